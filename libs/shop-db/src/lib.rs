@@ -1,0 +1,127 @@
+//! Postgres for Harbor Shop services.
+//!
+//! Every domain service connects as its own role (`shop_<service>`) with `search_path` set
+//! to its own schema, runs its migrations at start-up, and reports its pool to readiness.
+//! [`provision`] creates the database, schemas and roles; it is what `cargo xtask` runs.
+
+pub mod provision;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Where and how a service connects.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    /// `postgres://shop_catalog@127.0.0.1:5432/shop`: the user is the service's role.
+    pub url: String,
+    /// The schema this service owns; first on its `search_path`.
+    pub schema: String,
+    pub max_connections: u32,
+    /// How long a query waits for a free connection before failing (and readiness with it).
+    pub acquire_timeout: Duration,
+}
+
+impl DbConfig {
+    pub fn new(url: impl Into<String>, schema: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            schema: schema.into(),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("invalid DATABASE_URL: {0}")]
+    InvalidUrl(#[source] sqlx::Error),
+    #[error("cannot reach the database after {attempts} attempts: {source}")]
+    Unreachable {
+        attempts: u32,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+}
+
+/// A pool for the service's role. Connections are opened lazily, so a service can start
+/// (and report "not ready") while its database is still coming up.
+pub fn pool(config: &DbConfig) -> Result<PgPool, DbError> {
+    let options = PgConnectOptions::from_str(&config.url)
+        .map_err(DbError::InvalidUrl)?
+        .options([("search_path", config.schema.as_str())])
+        .application_name(&config.schema);
+    Ok(PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(config.acquire_timeout)
+        // Idle connections are re-checked before use, so a restarted database heals the pool.
+        .test_before_acquire(true)
+        .connect_lazy_with(options))
+}
+
+/// Opens the pool, waiting for the database up to `attempts` times (databases in compose
+/// and Kubernetes often start after the services), then applies `migrator`.
+pub async fn connect_and_migrate(
+    config: &DbConfig,
+    migrator: &sqlx::migrate::Migrator,
+) -> Result<PgPool, DbError> {
+    let pool = pool(config)?;
+    let attempts = 30;
+    let mut attempt = 1;
+    loop {
+        match ping(&pool).await {
+            Ok(()) => break,
+            Err(source) if attempt >= attempts => {
+                return Err(DbError::Unreachable { attempts, source });
+            }
+            Err(error) => {
+                tracing::warn!(%error, attempt, "database not reachable yet, retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                attempt += 1;
+            }
+        }
+    }
+    migrator.run(&pool).await?;
+    tracing::info!(schema = %config.schema, "database ready, migrations applied");
+    Ok(pool)
+}
+
+/// A readiness check for `shop_server::Readiness::with_check("database", ..)`.
+pub fn readiness_check(
+    pool: PgPool,
+) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
++ Send
++ Sync
++ 'static {
+    move || {
+        let pool = pool.clone();
+        Box::pin(async move { ping(&pool).await.map_err(|error| error.to_string()) })
+    }
+}
+
+/// One round trip: what readiness asks.
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+}
+
+impl DbConfig {
+    /// `DATABASE_URL` (default: the service's role on the local server) and
+    /// `DATABASE_MAX_CONNECTIONS`.
+    pub fn from_env(
+        env: &shop_config::Env,
+        schema: &str,
+    ) -> Result<Self, shop_config::ConfigError> {
+        let default_url = format!(
+            "postgres://{}@127.0.0.1:5432/shop",
+            provision::role_for(schema)
+        );
+        let mut config = Self::new(env.string("DATABASE_URL", &default_url), schema);
+        config.max_connections = env.parse("DATABASE_MAX_CONNECTIONS", config.max_connections)?;
+        Ok(config)
+    }
+}

@@ -1,0 +1,88 @@
+//! A bound, runnable service (zero2prod's `Application`).
+
+use crate::health::Readiness;
+use axum::Router;
+use shop_telemetry::ServiceInfo;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// How long requests in flight may take to finish after the stop signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A service bound to its port. Binding first and running second lets tests bind port 0,
+/// learn the real port, and only then start serving.
+#[derive(Debug)]
+pub struct Application {
+    info: ServiceInfo,
+    listener: TcpListener,
+    router: Router,
+    readiness: Readiness,
+}
+
+impl Application {
+    pub async fn bind(
+        info: ServiceInfo,
+        addr: SocketAddr,
+        router: Router,
+        readiness: Readiness,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Self {
+            info,
+            listener,
+            router,
+            readiness,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(crate::shutdown::signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting connections, fails readiness,
+    /// and waits (at most [`DRAIN_TIMEOUT`]) for the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Self {
+            info,
+            listener,
+            router,
+            readiness,
+        } = self;
+        tracing::info!(service = info.name, addr = %listener.local_addr()?, "listening");
+        let stopping = CancellationToken::new();
+        let graceful = {
+            let stopping = stopping.clone();
+            async move {
+                shutdown.await;
+                readiness.start_draining();
+                stopping.cancel();
+            }
+        };
+        let server = axum::serve(listener, router).with_graceful_shutdown(graceful);
+        tokio::select! {
+            result = server.into_future() => result?,
+            () = async { stopping.cancelled().await; tokio::time::sleep(DRAIN_TIMEOUT).await } => {
+                tracing::warn!(service = info.name, "requests still running after the drain timeout; stopping anyway");
+            }
+        }
+        tracing::info!(service = info.name, "stopped");
+        Ok(())
+    }
+}

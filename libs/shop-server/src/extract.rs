@@ -1,0 +1,181 @@
+//! Extractors whose rejections are problem+json, naming the offending field.
+//!
+//! axum's own `Json` and `Query` reject with plain text; these wrap the same parsing and
+//! report `422 /problems/validation` with the field's path (`items[0].quantity`), or
+//! `400`/`415` when the body is not JSON at all.
+
+use crate::problem::{FieldError, Problem};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A JSON request body or response.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !has_json_content_type(req.headers()) {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Expected a JSON body",
+            )
+            .with_detail("set `Content-Type: application/json`"));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            Problem::from_status(status).with_detail(rejection.body_text())
+        })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// Parses a JSON document, turning serde's error into a field-level problem.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let inner = error.inner();
+        if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+            Problem::bad_request(format!("the body is not valid JSON: {inner}"))
+        } else {
+            field_problem(&error.path().to_string(), &inner.to_string())
+        }
+    })?;
+    deserializer.end().map_err(|e| {
+        Problem::bad_request(format!("trailing characters after the JSON body: {e}"))
+    })?;
+    Ok(value)
+}
+
+/// Query string parameters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer = serde_urlencoded::Deserializer::new(url_form_parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(Query)
+            .map_err(|error| field_problem(&error.path().to_string(), &error.inner().to_string()))
+    }
+}
+
+fn url_form_parse(input: &[u8]) -> form_urlencoded::Parse<'_> {
+    form_urlencoded::parse(input)
+}
+
+/// serde reports a missing field at the parent's path, naming it in backticks: lift that
+/// name into the path so the client learns which field it was. (An unknown field's path
+/// already ends with its name.)
+fn field_problem(path: &str, message: &str) -> Problem {
+    let named = message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("missing field"));
+    let field = match (path, named) {
+        (".", Some(name)) => name.to_owned(),
+        (parent, Some(name)) => format!("{parent}.{name}"),
+        (path, None) => path.to_owned(),
+    };
+    let message = match message.find(" at line ") {
+        Some(cut) => &message[..cut],
+        None => message,
+    };
+    Problem::validation(vec![FieldError {
+        field,
+        message: message.to_owned(),
+    }])
+}
+
+fn has_json_content_type(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value: &HeaderValue| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|mime| {
+            let mime = mime.trim();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Order {
+        items: Vec<Line>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Line {
+        product_id: String,
+        quantity: u32,
+    }
+
+    fn field_of(body: &str) -> String {
+        let problem = parse_json::<Order>(body.as_bytes()).expect_err("must be rejected");
+        assert_eq!(problem.status, 422, "{problem:?}");
+        problem.errors[0].field.clone()
+    }
+
+    #[test]
+    fn names_the_field_with_a_wrong_type() {
+        assert_eq!(
+            field_of(r#"{"items":[{"product_id":"a","quantity":-1}]}"#),
+            "items[0].quantity"
+        );
+    }
+
+    #[test]
+    fn names_a_missing_field() {
+        assert_eq!(
+            field_of(r#"{"items":[{"product_id":"a"}]}"#),
+            "items[0].quantity"
+        );
+        assert_eq!(field_of(r#"{}"#), "items");
+    }
+
+    #[test]
+    fn rejects_unknown_fields_by_name() {
+        assert_eq!(field_of(r#"{"items":[],"total":0}"#), "total");
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        let problem = parse_json::<Order>(b"{not json").expect_err("must be rejected");
+        assert_eq!(problem.status, 400);
+        assert_eq!(problem.problem_type, "/problems/bad-request");
+    }
+}

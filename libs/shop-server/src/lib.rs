@@ -1,0 +1,36 @@
+//! Everything a Harbor Shop service needs around its own routes.
+//!
+//! A service describes its API as a utoipa [`OpenApiRouter`](utoipa_axum::router::OpenApiRouter)
+//! and hands it to [`ServiceBuilder`], which adds the standard endpoints and middleware:
+//!
+//! | path | what |
+//! |---|---|
+//! | `/health/live` | the process is up |
+//! | `/health/ready` | every readiness check passes (503 names the failing one) |
+//! | `/metrics` | Prometheus text format |
+//! | `/openapi.json` | the OpenAPI 3.1 contract generated from the code |
+//! | `/docs` | the same contract, browsable (Scalar) |
+//!
+//! and, around every request: a request id, a trace span with the OpenTelemetry HTTP
+//! semantic conventions, RED metrics per route, a timeout, a body size limit, panic
+//! recovery, and RFC 9457 problem+json for every error, including the ones produced by
+//! middleware. [`Application`] binds a port and serves until told to stop, draining the
+//! requests in flight.
+
+mod application;
+pub mod config;
+pub mod extract;
+pub mod health;
+mod middleware;
+pub mod problem;
+mod service;
+pub mod shutdown;
+
+pub use application::Application;
+pub use config::ServerConfig;
+pub use extract::{Json, Query};
+pub use health::Readiness;
+pub use problem::{FieldError, Problem, Validation};
+pub use service::{HttpSettings, ServiceBuilder, openapi_document};
+pub use shop_config::{ConfigError, Env};
+pub use shop_telemetry::ServiceInfo;

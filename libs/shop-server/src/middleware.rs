@@ -1,0 +1,113 @@
+//! The middleware every request passes through.
+
+use crate::problem::{CONTENT_TYPE, Problem};
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::header;
+use std::time::Instant;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// Paths probed every few seconds: counted in metrics, but no span and no log line each.
+fn is_probe(path: &str) -> bool {
+    path.starts_with("/health/") || path == "/metrics"
+}
+
+/// Opens the server span (OpenTelemetry HTTP semantic conventions) as a child of the caller's
+/// `traceparent`, makes the request id current, and records RED metrics per route.
+pub(crate) async fn observe(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    // The route template (`/v1/products/{id}`), never the raw path: bounded label values.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|matched| matched.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let request_id = request
+        .headers()
+        .get(shop_telemetry::request_id::HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+
+    let response = if is_probe(request.uri().path()) {
+        next.run(request).await
+    } else {
+        let span = tracing::info_span!(
+            "HTTP request",
+            otel.name = format!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            http.request.method = %method,
+            http.route = %route,
+            url.path = %request.uri().path(),
+            http.response.status_code = tracing::field::Empty,
+            request_id = %request_id,
+        );
+        let parent = shop_telemetry::propagation::extract_from_headers(request.headers());
+        // Fails only when tracing is not initialised; the span is then simply a root.
+        let _ = span.set_parent(parent);
+        let response = shop_telemetry::request_id::scope(request_id, next.run(request))
+            .instrument(span.clone())
+            .await;
+        let status = response.status();
+        span.record("http.response.status_code", status.as_u16());
+        if status.is_server_error() {
+            span.record("otel.status_code", "ERROR");
+        }
+        span.in_scope(|| {
+            tracing::info!(
+                status = status.as_u16(),
+                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "request finished"
+            );
+        });
+        response
+    };
+
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("http_server_requests_total", &labels).increment(1);
+    metrics::histogram!("http_server_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Gives an RFC 9457 body to error responses that middleware produced without one
+/// (timeout, body too large, method not allowed…), so *every* error is problem+json.
+pub(crate) async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_error = status.is_client_error() || status.is_server_error();
+    let has_body_type = response.headers().contains_key(header::CONTENT_TYPE);
+    if !is_error || has_body_type {
+        return response;
+    }
+    let mut problem = Problem::from_status(status).into_response();
+    // Keep headers such as `Allow` on a 405.
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    debug_assert_eq!(
+        problem
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        Some(CONTENT_TYPE)
+    );
+    problem
+}
+
+/// Turns a panic in a handler into a logged 500 problem instead of a dropped connection.
+pub(crate) fn panic_to_problem(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    Problem::internal(&format!("handler panicked: {message}")).into_response()
+}

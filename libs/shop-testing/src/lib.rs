@@ -1,0 +1,17 @@
+//! Shared test support for Harbor Shop integration tests.
+//!
+//! - [`TestDatabase`]: a fresh database per test, provisioned exactly like production
+//!   (same SQL, same roles), dropped when the test ends.
+//! - [`TcpProxy`]: sits between a service and a dependency and can cut it off, to test
+//!   what the service does when its database or broker disappears.
+//! - [`RunningService`]: a service running on a random port, stopped when dropped.
+//! - [`standard`]: the checks every service's standard endpoints must pass.
+
+mod database;
+mod proxy;
+mod running;
+pub mod standard;
+
+pub use database::{TestDatabase, admin_url};
+pub use proxy::TcpProxy;
+pub use running::RunningService;

@@ -1,0 +1,1 @@
+//! The orders service's rules, free of HTTP and SQL.

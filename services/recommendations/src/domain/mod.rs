@@ -1,0 +1,1 @@
+//! The recommendations service's rules, free of HTTP and SQL.

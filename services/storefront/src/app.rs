@@ -1,0 +1,55 @@
+//! The storefront's router and shared state.
+
+use crate::config::Config;
+use crate::routes;
+use shop_http::ServiceClient;
+use shop_server::{Application, ServiceBuilder, ServiceInfo};
+use utoipa_axum::router::OpenApiRouter;
+
+pub const SERVICE: ServiceInfo = ServiceInfo {
+    name: "storefront",
+    version: env!("CARGO_PKG_VERSION"),
+};
+
+/// A client per domain service: the storefront owns no data of its own.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub users: ServiceClient,
+    pub catalog: ServiceClient,
+    pub orders: ServiceClient,
+    pub recommendations: ServiceClient,
+}
+
+impl AppState {
+    pub fn new(config: &Config) -> Self {
+        let upstreams = &config.upstreams;
+        let client = |name, url: &str| ServiceClient::new(name, url, upstreams.timeout);
+        Self {
+            users: client("users", &upstreams.users_url),
+            catalog: client("catalog", &upstreams.catalog_url),
+            orders: client("orders", &upstreams.orders_url),
+            recommendations: client("recommendations", &upstreams.recommendations_url),
+        }
+    }
+}
+
+/// The storefront's own JSON contract (its web pages are outside it).
+pub fn api() -> OpenApiRouter<AppState> {
+    routes::router()
+}
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    shop_server::openapi_document(SERVICE, api())
+}
+
+/// Builds the state and binds the listener. The storefront is ready as soon as it runs:
+/// its pages degrade when a service behind it is down, rather than the whole shop.
+pub async fn build(config: Config) -> anyhow::Result<Application> {
+    let state = AppState::new(&config);
+    let app = ServiceBuilder::new(SERVICE)
+        .settings(config.server.http)
+        .api(api().with_state(state))
+        .bind(config.server.listen_addr)
+        .await?;
+    Ok(app)
+}

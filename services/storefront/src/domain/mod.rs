@@ -1,0 +1,1 @@
+//! The shop as the storefront sees it: products, carts and orders from the other services.

@@ -1,0 +1,3 @@
+//! Integration tests: the storefront on a random port.
+
+mod standard;

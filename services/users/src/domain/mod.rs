@@ -1,0 +1,1 @@
+//! The users service's rules, free of HTTP and SQL.
