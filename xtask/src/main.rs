@@ -1,1 +1,165 @@
-fn main() {}
+//! `cargo xtask`: everything you do to Harbor Shop besides editing code.
+//!
+//! ```text
+//! cargo xtask up        provision, build, start all services, print their URLs; Ctrl-C stops
+//! cargo xtask infra     provision Postgres and the Kafka broker only, and leave them running
+//! cargo xtask down      stop what `up` or `infra` started
+//! cargo xtask test      provision, then every test suite of the workspace, then a load test
+//! cargo xtask ci        cargo fmt --check, clippy -D warnings, then `test`
+//! cargo xtask openapi   rewrite each service's committed openapi.json from the code
+//! ```
+//!
+//! Settings come from the environment: `DATABASE_ADMIN_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) and `KAFKA_BROKERS` (`127.0.0.1:9092`).
+
+mod broker;
+mod postgres;
+mod progress;
+mod services;
+mod workspace;
+
+use anyhow::{Context, bail};
+use std::process::Command;
+
+const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|openapi>";
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Runtime::new().context("tokio runtime")?;
+    match args.first().map(String::as_str) {
+        Some("up") => runtime.block_on(up()),
+        Some("infra") => runtime.block_on(infra()).map(|_| ()),
+        Some("down") => down(),
+        Some("test") => runtime.block_on(test()),
+        Some("ci") => {
+            progress::step("cargo fmt --check");
+            workspace::cargo(&["fmt", "--all", "--", "--check"])?;
+            progress::step("cargo clippy -D warnings");
+            workspace::cargo(&[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ])?;
+            runtime.block_on(test())
+        }
+        Some("openapi") => {
+            progress::step("regenerating services/*/openapi.json");
+            let mut command = workspace::cargo_command(&[
+                "test",
+                "--workspace",
+                "--test",
+                "api",
+                "the_committed_contract_matches_the_code",
+            ]);
+            command.env("UPDATE_CONTRACTS", "1");
+            workspace::run(command)
+        }
+        Some("-h" | "--help" | "help") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command `{other}`\n{USAGE}"),
+    }
+}
+
+/// Postgres with the shop database, roles and schemas; a Kafka broker.
+async fn infra() -> anyhow::Result<()> {
+    progress::step("Postgres");
+    postgres::ensure_running().await?;
+    let report = postgres::provision_shop().await?;
+    progress::done(if report.changed {
+        "database `shop`, schemas and roles created"
+    } else {
+        "database `shop`, schemas and roles already in place"
+    });
+    progress::step("Kafka broker");
+    broker::ensure_running().await?;
+    Ok(())
+}
+
+async fn up() -> anyhow::Result<()> {
+    infra().await?;
+    progress::step("building the services");
+    services::build()?;
+    progress::step("starting the services");
+    let running = services::start_all(&services::local_env())?;
+    let ready = services::wait_until_ready(&running).await;
+    if let Err(error) = ready {
+        services::stop_all(running);
+        return Err(error);
+    }
+    services::print_table();
+    println!("\nLogs: target/harbor/logs/. Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    progress::step("stopping");
+    services::stop_all(running);
+    broker::stop_if_ours();
+    progress::done("stopped");
+    Ok(())
+}
+
+fn down() -> anyhow::Result<()> {
+    services::stop_recorded();
+    broker::stop_if_ours();
+    postgres::stop_if_ours()?;
+    progress::done("stopped everything xtask started");
+    Ok(())
+}
+
+async fn test() -> anyhow::Result<()> {
+    infra().await?;
+    progress::step("removing databases left by interrupted tests");
+    let removed = postgres::drop_stale_test_databases().await?;
+    progress::done(&format!("{removed} removed"));
+
+    progress::step("test suites");
+    let nextest = Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if nextest {
+        workspace::cargo(&[
+            "nextest",
+            "run",
+            "--workspace",
+            "--no-fail-fast",
+            "--profile",
+            "ci",
+        ])?;
+        // nextest does not run doc-tests.
+        workspace::cargo(&["test", "--workspace", "--doc"])?;
+    } else {
+        workspace::cargo(&["test", "--workspace", "--no-fail-fast"])?;
+    }
+
+    progress::step("load test: browsing the catalog");
+    services::build()?;
+    let running = services::start_all(&services::local_env())?;
+    let outcome = match services::wait_until_ready(&running).await {
+        Ok(()) => workspace::cargo(&[
+            "run",
+            "--quiet",
+            "--package",
+            "load-tests",
+            "--",
+            "--host",
+            "http://127.0.0.1:8082",
+            "--users",
+            "4",
+            "--hatch-rate",
+            "4",
+            "--run-time",
+            "5s",
+        ]),
+        Err(error) => Err(error),
+    };
+    services::stop_all(running);
+    outcome?;
+    progress::done("all tests passed");
+    Ok(())
+}

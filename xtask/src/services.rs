@@ -1,0 +1,226 @@
+//! Building, starting, watching and stopping the five services as local processes.
+
+use crate::{postgres, progress, workspace};
+use anyhow::{Context, bail};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A service: its binary's name, its port, and the schema it owns (storefront owns none).
+pub struct Service {
+    pub name: &'static str,
+    pub port: u16,
+    pub schema: Option<&'static str>,
+}
+
+pub const SERVICES: [Service; 5] = [
+    Service {
+        name: "users",
+        port: 8081,
+        schema: Some("users"),
+    },
+    Service {
+        name: "catalog",
+        port: 8082,
+        schema: Some("catalog"),
+    },
+    Service {
+        name: "orders",
+        port: 8083,
+        schema: Some("orders"),
+    },
+    Service {
+        name: "recommendations",
+        port: 8084,
+        schema: Some("recommendations"),
+    },
+    Service {
+        name: "storefront",
+        port: 8080,
+        schema: None,
+    },
+];
+
+pub fn build() -> anyhow::Result<()> {
+    let mut args = vec!["build", "--bins"];
+    for service in &SERVICES {
+        args.extend(["--package", service.name]);
+    }
+    workspace::cargo(&args)
+}
+
+/// The environment of each service when run locally.
+pub fn local_env() -> BTreeMap<&'static str, Vec<(String, String)>> {
+    let mut all = BTreeMap::new();
+    for service in &SERVICES {
+        let mut env = vec![
+            (
+                "LISTEN_ADDR".to_owned(),
+                format!("127.0.0.1:{}", service.port),
+            ),
+            (
+                "RUST_LOG".to_owned(),
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            ),
+        ];
+        if let Some(schema) = service.schema
+            && let Ok(url) = postgres::service_url(schema)
+        {
+            env.push(("DATABASE_URL".to_owned(), url));
+        }
+        all.insert(service.name, env);
+    }
+    all
+}
+
+fn pid_dir() -> PathBuf {
+    workspace::state_dir().join("pids")
+}
+
+fn log_path(name: &str) -> PathBuf {
+    workspace::state_dir()
+        .join("logs")
+        .join(format!("{name}.log"))
+}
+
+pub struct Running {
+    children: Vec<(&'static str, Child)>,
+}
+
+pub fn start_all(env: &BTreeMap<&'static str, Vec<(String, String)>>) -> anyhow::Result<Running> {
+    std::fs::create_dir_all(pid_dir())?;
+    std::fs::create_dir_all(workspace::state_dir().join("logs"))?;
+    let mut running = Running {
+        children: Vec::new(),
+    };
+    for service in &SERVICES {
+        let binary = workspace::target_dir().join("debug").join(service.name);
+        let log = std::fs::File::create(log_path(service.name))?;
+        let mut command = Command::new(&binary);
+        command
+            .envs(
+                env.get(service.name)
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k, v)),
+            )
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        let child = match command.spawn() {
+            Ok(child) => child,
+            Err(error) => {
+                stop_all(running);
+                return Err(error).with_context(|| format!("starting {}", binary.display()));
+            }
+        };
+        std::fs::write(
+            pid_dir().join(format!("{}.pid", service.name)),
+            child.id().to_string(),
+        )?;
+        progress::note(&format!("{} started (pid {})", service.name, child.id()));
+        running.children.push((service.name, child));
+    }
+    Ok(running)
+}
+
+/// Waits until every service reports ready, failing early if one exits.
+pub async fn wait_until_ready(running: &Running) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    for service in &SERVICES {
+        let url = format!("http://127.0.0.1:{}/health/ready", service.port);
+        loop {
+            if let Ok(response) = client.get(&url).send().await
+                && response.status().is_success()
+            {
+                progress::done(&format!("{} ready", service.name));
+                break;
+            }
+            if has_exited(running, service.name) {
+                bail!(
+                    "{} exited during start-up:\n{}",
+                    service.name,
+                    tail(&log_path(service.name))
+                );
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{} not ready after 90 s:\n{}",
+                    service.name,
+                    tail(&log_path(service.name))
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(())
+}
+
+fn has_exited(running: &Running, name: &str) -> bool {
+    running
+        .children
+        .iter()
+        .find(|(n, _)| *n == name)
+        .is_some_and(|(_, child)| {
+            // try_wait needs &mut; a zero-signal kill probes without reaping.
+            !Command::new("kill")
+                .args(["-0", &child.id().to_string()])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success())
+        })
+}
+
+fn tail(path: &PathBuf) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// SIGTERM to each service (they drain and exit), then SIGKILL for any still running.
+pub fn stop_all(mut running: Running) {
+    for (_, child) in &running.children {
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(25);
+    for (name, child) in &mut running.children {
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) | Err(_) => break,
+                Ok(None) if Instant::now() > deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+        let _ = std::fs::remove_file(pid_dir().join(format!("{name}.pid")));
+    }
+}
+
+/// Stops services recorded in pid files (from an `up` in another terminal).
+pub fn stop_recorded() {
+    for service in &SERVICES {
+        let file = pid_dir().join(format!("{}.pid", service.name));
+        if let Ok(pid) = std::fs::read_to_string(&file) {
+            let _ = Command::new("kill").args(["-TERM", pid.trim()]).status();
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
+pub fn print_table() {
+    println!("\n  {:<16} {:<28} {}", "service", "URL", "API docs");
+    for service in &SERVICES {
+        let url = format!("http://localhost:{}", service.port);
+        println!("  {:<16} {:<28} {url}/docs", service.name, url);
+    }
+    println!("\n  Open the shop: http://localhost:8080");
+}
