@@ -7,6 +7,7 @@
 //! cargo xtask test      provision, then every test suite of the workspace, then a load test
 //! cargo xtask ci        cargo fmt --check, clippy -D warnings, then `test`
 //! cargo xtask openapi   rewrite each service's committed openapi.json from the code
+//! cargo xtask sqlx-prepare [PACKAGE…]   refresh the compile-time query data in .sqlx/
 //! ```
 //!
 //! Settings come from the environment: `DATABASE_ADMIN_URL` (default
@@ -16,12 +17,13 @@ mod broker;
 mod postgres;
 mod progress;
 mod services;
+mod sqlx_prepare;
 mod workspace;
 
 use anyhow::{Context, bail};
 use std::process::Command;
 
-const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|openapi>";
+const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|openapi|sqlx-prepare [PACKAGE…]>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -57,6 +59,7 @@ fn main() -> anyhow::Result<()> {
             command.env("UPDATE_CONTRACTS", "1");
             workspace::run(command)
         }
+        Some("sqlx-prepare") => runtime.block_on(sqlx_prepare::run(&args[1..])),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())
