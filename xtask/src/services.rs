@@ -217,7 +217,7 @@ pub fn stop_recorded() {
 }
 
 pub fn print_table() {
-    println!("\n  {:<16} {:<28} {}", "service", "URL", "API docs");
+    println!("\n  {:<16} {:<28} API docs", "service", "URL");
     for service in &SERVICES {
         let url = format!("http://localhost:{}", service.port);
         println!("  {:<16} {:<28} {url}/docs", service.name, url);
