@@ -84,6 +84,43 @@ where
     }
 }
 
+/// Path parameters, such as the `{id}` of `/v1/orders/{id}`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => {
+                use axum::extract::rejection::PathRejection;
+                let (field, message) = match &rejection {
+                    PathRejection::FailedToDeserializePathParams(error) => {
+                        let kind = error.kind();
+                        let field = match kind {
+                            axum::extract::path::ErrorKind::ParseErrorAtKey { key, .. }
+                            | axum::extract::path::ErrorKind::InvalidUtf8InPathParam { key }
+                            | axum::extract::path::ErrorKind::DeserializeError { key, .. } => {
+                                key.clone()
+                            }
+                            _ => "path".to_owned(),
+                        };
+                        (field, kind.to_string())
+                    }
+                    other => ("path".to_owned(), other.body_text()),
+                };
+                Err(Problem::validation(vec![FieldError { field, message }]))
+            }
+        }
+    }
+}
+
 fn url_form_parse(input: &[u8]) -> form_urlencoded::Parse<'_> {
     form_urlencoded::parse(input)
 }

@@ -28,7 +28,7 @@ pub mod shutdown;
 
 pub use application::Application;
 pub use config::ServerConfig;
-pub use extract::{Json, Query};
+pub use extract::{Json, Path, Query};
 pub use health::Readiness;
 pub use problem::{FieldError, Problem, Validation};
 pub use service::{HttpSettings, ServiceBuilder, openapi_document};
