@@ -75,7 +75,9 @@ impl Application {
                 stopping.cancel();
             }
         };
-        let server = axum::serve(listener, router).with_graceful_shutdown(graceful);
+        // With the peer address, so handlers can extract `ConnectInfo<SocketAddr>`.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(listener, service).with_graceful_shutdown(graceful);
         tokio::select! {
             result = server.into_future() => result?,
             () = async { stopping.cancelled().await; tokio::time::sleep(DRAIN_TIMEOUT).await } => {
