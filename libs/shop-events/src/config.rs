@@ -1,0 +1,82 @@
+//! Where the broker is and how topics are laid out.
+
+use shop_config::{ConfigError, Env};
+
+/// How a service reaches Kafka.
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    /// `host:port[,host:port…]`, librdkafka's `bootstrap.servers`.
+    pub brokers: String,
+    /// Partitions of each topic [`topics::ensure`](crate::topics::ensure) creates.
+    pub topic_partitions: i32,
+    /// Put before every topic name, e.g. `test-1234.` (empty in the shop): lets tests, or
+    /// several environments sharing one cluster, keep to topics of their own.
+    pub topic_prefix: String,
+}
+
+impl KafkaConfig {
+    /// `KAFKA_BROKERS` (default `127.0.0.1:9092`) and `KAFKA_TOPIC_PARTITIONS` (default 3).
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let config = Self {
+            brokers: env.string("KAFKA_BROKERS", "127.0.0.1:9092"),
+            topic_partitions: env.parse("KAFKA_TOPIC_PARTITIONS", 3)?,
+            topic_prefix: String::new(),
+        };
+        if config.topic_partitions < 1 {
+            return Err(ConfigError::Invalid {
+                name: "KAFKA_TOPIC_PARTITIONS".into(),
+                value: config.topic_partitions.to_string(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(config)
+    }
+
+    /// A configuration for `brokers` with the defaults.
+    pub fn new(brokers: impl Into<String>) -> Self {
+        Self {
+            brokers: brokers.into(),
+            topic_partitions: 3,
+            topic_prefix: String::new(),
+        }
+    }
+
+    /// The topic name on the broker for a topic of the contract (`orders.events`).
+    pub fn topic(&self, name: &str) -> String {
+        format!("{}{name}", self.topic_prefix)
+    }
+
+    /// The dead-letter topic on the broker for a topic of the contract.
+    pub fn dlq_topic(&self, name: &str) -> String {
+        crate::topics::dlq(&self.topic(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_brokers_and_partitions_with_defaults() {
+        let config = KafkaConfig::from_env(&Env::from_pairs::<&str, &str>([])).unwrap();
+        assert_eq!(config.brokers, "127.0.0.1:9092");
+        assert_eq!(config.topic_partitions, 3);
+        let env = Env::from_pairs([("KAFKA_BROKERS", "k:1"), ("KAFKA_TOPIC_PARTITIONS", "6")]);
+        let config = KafkaConfig::from_env(&env).unwrap();
+        assert_eq!(
+            (config.brokers.as_str(), config.topic_partitions),
+            ("k:1", 6)
+        );
+        let zero = Env::from_pairs([("KAFKA_TOPIC_PARTITIONS", "0")]);
+        assert!(KafkaConfig::from_env(&zero).is_err());
+    }
+
+    #[test]
+    fn prefixes_topic_names() {
+        let mut config = KafkaConfig::new("k:1");
+        assert_eq!(config.topic("orders.events"), "orders.events");
+        config.topic_prefix = "t1.".into();
+        assert_eq!(config.topic("orders.events"), "t1.orders.events");
+        assert_eq!(config.dlq_topic("orders.events"), "t1.orders.events.dlq");
+    }
+}

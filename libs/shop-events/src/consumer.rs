@@ -1,0 +1,457 @@
+//! Idempotent consumers: each event changes the service's state once, however often Kafka
+//! delivers it.
+
+use crate::backoff::{Backoff, sleep_unless_cancelled};
+use crate::envelope::EnvelopeHead;
+use crate::headers::{self, HeaderExtractor};
+use crate::{Envelope, Event, EventsError, KafkaConfig, kafka, topics};
+use futures::FutureExt;
+use rdkafka::ClientContext;
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::statistics::Statistics;
+use sqlx::{PgConnection, PgPool};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// What a service does with the events it consumes.
+///
+/// `handle` runs inside the transaction that also records the event as processed: make
+/// every change through `conn`, and the event's effects and its "processed" mark commit
+/// together or not at all. Ignore the event types you do not care about (`_ => Ok(())`).
+pub trait Handler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        conn: &mut PgConnection,
+        envelope: &Envelope,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a handler could not process an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Might work on a later try (a lock timeout, a lost connection): retried with backoff
+    /// up to [`ConsumerSettings::max_retries`] times, then dead-lettered.
+    #[error("{0}")]
+    Transient(BoxError),
+    /// Will never work (the event contradicts what the service knows): dead-lettered at once.
+    #[error("{0}")]
+    Permanent(BoxError),
+}
+
+impl HandlerError {
+    pub fn transient(error: impl Into<BoxError>) -> Self {
+        Self::Transient(error.into())
+    }
+
+    pub fn permanent(error: impl Into<BoxError>) -> Self {
+        Self::Permanent(error.into())
+    }
+}
+
+/// Database errors are worth a retry: `?` on a query in a handler gives a transient error.
+impl From<sqlx::Error> for HandlerError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::transient(error)
+    }
+}
+
+/// How a consumer retries. The defaults suit the shop.
+#[derive(Debug, Clone)]
+pub struct ConsumerSettings {
+    /// Retries of a failing handler before its message is dead-lettered.
+    pub max_retries: u32,
+    /// The first pause between retries; it doubles each time.
+    pub retry_backoff: Duration,
+    /// The longest pause while the database or the dead-letter topic is unreachable.
+    pub max_backoff: Duration,
+}
+
+impl Default for ConsumerSettings {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            retry_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Consumes topics as one consumer group, handing each event to a [`Handler`] exactly once.
+///
+/// For each message, in partition order:
+/// 1. Parse the envelope. A message that is not one goes to `<topic>.dlq`; an event of a
+///    type this build does not know yet is skipped (tolerant reader).
+/// 2. In one transaction: record the event id in `processed_events` (already there: a
+///    redelivery, skipped and counted), run the handler, commit.
+/// 3. Only then commit the Kafka offset. A crash in between redelivers the message, and
+///    step 2 recognises it.
+///
+/// A failing handler is retried with exponential backoff, then its message is dead-lettered
+/// with the error in a header, and consumption goes on. The database being unreachable is
+/// not the message's fault: that is retried until it works (or shutdown).
+///
+/// Each message is processed in a span that continues the producer's trace.
+/// Metrics: `events_consumed_total{topic,type,outcome}` (outcome: `processed`, `duplicate`,
+/// `dead_lettered`, `ignored`), `events_duplicate_total{topic}`, `events_dlq_total{topic}`,
+/// and the `consumer_lag{topic,partition}` gauge from librdkafka's statistics.
+pub struct EventConsumer<H> {
+    consumer: StreamConsumer<ConsumerStats>,
+    dead_letters: FutureProducer,
+    pool: PgPool,
+    handler: H,
+    group_id: String,
+    settings: ConsumerSettings,
+}
+
+impl<H> std::fmt::Debug for EventConsumer<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventConsumer")
+            .field("group_id", &self.group_id)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Processed,
+    Duplicate,
+    DeadLettered,
+    Ignored,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Processed => "processed",
+            Self::Duplicate => "duplicate",
+            Self::DeadLettered => "dead_lettered",
+            Self::Ignored => "ignored",
+        }
+    }
+}
+
+/// What one try of the handler's transaction did.
+enum Attempt {
+    Processed,
+    Duplicate,
+    Failed(HandlerError),
+}
+
+impl<H: Handler> EventConsumer<H> {
+    /// A consumer in group `group_id` (the service's name, or one per purpose) of `topics`
+    /// (names of the contract, like [`topics::ORDERS`]), recording processed events through
+    /// `pool` (the service's schema). A new group starts at the earliest events.
+    pub fn new(
+        kafka: &KafkaConfig,
+        group_id: &str,
+        topics: &[&str],
+        pool: PgPool,
+        handler: H,
+    ) -> Result<Self, EventsError> {
+        let consumer: StreamConsumer<ConsumerStats> = kafka::client_config(kafka)
+            .set("group.id", group_id)
+            .set("client.id", group_id)
+            // Offsets are committed by hand, after the database commit.
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("statistics.interval.ms", "15000")
+            .create_with_context(ConsumerStats)?;
+        let names: Vec<String> = topics.iter().map(|topic| kafka.topic(topic)).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        consumer.subscribe(&names)?;
+        Ok(Self {
+            consumer,
+            dead_letters: kafka::producer(kafka, &format!("{group_id}-dlq"))?,
+            pool,
+            handler,
+            group_id: group_id.to_owned(),
+            settings: ConsumerSettings::default(),
+        })
+    }
+
+    pub fn with_settings(mut self, settings: ConsumerSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Runs [`run`](Self::run) on a task of its own.
+    pub fn spawn(self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(self.run(shutdown))
+    }
+
+    /// Consumes until `shutdown` is cancelled. A message interrupted by shutdown keeps its
+    /// offset uncommitted and is delivered again next time.
+    pub async fn run(self, shutdown: CancellationToken) {
+        tracing::info!(group = %self.group_id, "event consumer started");
+        loop {
+            let received = tokio::select! {
+                () = shutdown.cancelled() => break,
+                received = self.consumer.recv() => received,
+            };
+            let message = match received {
+                Ok(message) => message,
+                Err(error) => {
+                    tracing::warn!(%error, group = %self.group_id, "cannot consume");
+                    if sleep_unless_cancelled(&shutdown, Duration::from_secs(1)).await {
+                        continue;
+                    }
+                    break;
+                }
+            };
+            let Some((outcome, event_type)) = self.process(&message, &shutdown).await else {
+                break;
+            };
+            metrics::counter!(
+                "events_consumed_total",
+                "topic" => message.topic().to_owned(),
+                "type" => event_type,
+                "outcome" => outcome.as_str(),
+            )
+            .increment(1);
+            // The database has the effects: now Kafka may forget the message. Should this
+            // commit be lost, the redelivery is recognised as a duplicate.
+            if let Err(error) = self.consumer.commit_message(&message, CommitMode::Async) {
+                tracing::warn!(%error, "cannot commit the consumer offset");
+            }
+        }
+        tracing::info!(group = %self.group_id, "event consumer stopped");
+    }
+
+    /// Processes one message in a span continuing the producer's trace. `None` when
+    /// shutdown interrupted it; otherwise the outcome and the event type for metrics.
+    async fn process(
+        &self,
+        message: &BorrowedMessage<'_>,
+        shutdown: &CancellationToken,
+    ) -> Option<(Outcome, String)> {
+        let topic = message.topic();
+        let key = message
+            .key()
+            .map(|key| String::from_utf8_lossy(key).into_owned())
+            .unwrap_or_default();
+        let span = tracing::info_span!(
+            "process",
+            otel.name = %format!("process {topic}"),
+            otel.kind = "consumer",
+            messaging.system = "kafka",
+            messaging.operation = "process",
+            messaging.destination.name = %topic,
+            messaging.consumer.group.name = %self.group_id,
+            messaging.kafka.message.key = %key,
+            messaging.destination.partition.id = message.partition(),
+            messaging.kafka.offset = message.offset(),
+            messaging.message.id = tracing::field::Empty,
+            "event.type" = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+        );
+        let parent = shop_telemetry::propagation::extract(&HeaderExtractor(message.headers()));
+        // Fails only without an OpenTelemetry layer, where there is no trace to continue.
+        let _ = span.set_parent(parent);
+        async {
+            let (outcome, event_type) = self.process_in_span(message, shutdown).await?;
+            tracing::Span::current().record("outcome", outcome.as_str());
+            tracing::debug!(outcome = outcome.as_str(), "event consumed");
+            Some((outcome, event_type))
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn process_in_span(
+        &self,
+        message: &BorrowedMessage<'_>,
+        shutdown: &CancellationToken,
+    ) -> Option<(Outcome, String)> {
+        let payload = message.payload().unwrap_or_default();
+        let envelope = match Envelope::from_json(payload) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                let head = serde_json::from_slice::<EnvelopeHead>(payload).ok();
+                if let Some(head) = head.filter(|head| !Event::is_known_type(&head.event_type)) {
+                    // A newer producer's event type: nothing here can want it.
+                    tracing::debug!(event.id = %head.id, "event.type" = %head.event_type, "skipping an unknown event type");
+                    return Some((Outcome::Ignored, head.event_type));
+                }
+                tracing::error!(%error, "not an event envelope: dead-lettering the message");
+                self.dead_letter(
+                    message,
+                    &format!("not an event envelope: {error}"),
+                    shutdown,
+                )
+                .await?;
+                return Some((Outcome::DeadLettered, "unreadable".to_owned()));
+            }
+        };
+        let span = tracing::Span::current();
+        span.record("messaging.message.id", envelope.id.to_string());
+        span.record("event.type", envelope.event_type());
+        let event_type = envelope.event_type().to_owned();
+
+        let mut retry_backoff =
+            Backoff::new(self.settings.retry_backoff, self.settings.max_backoff);
+        let mut retries = 0;
+        loop {
+            let error = match self.attempt(&envelope, shutdown).await? {
+                Attempt::Processed => return Some((Outcome::Processed, event_type)),
+                Attempt::Duplicate => {
+                    tracing::info!(event.id = %envelope.id, "skipping an event processed before");
+                    metrics::counter!("events_duplicate_total", "topic" => message.topic().to_owned())
+                        .increment(1);
+                    return Some((Outcome::Duplicate, event_type));
+                }
+                Attempt::Failed(error) => error,
+            };
+            let permanent = matches!(error, HandlerError::Permanent(_));
+            if permanent || retries >= self.settings.max_retries {
+                tracing::error!(%error, retries, permanent, "handler failed: dead-lettering the event");
+                self.dead_letter(message, &error.to_string(), shutdown)
+                    .await?;
+                return Some((Outcome::DeadLettered, event_type));
+            }
+            retries += 1;
+            let pause = retry_backoff.next_delay();
+            tracing::warn!(%error, retry = retries, retry_in = ?pause, "handler failed, retrying");
+            if !sleep_unless_cancelled(shutdown, pause).await {
+                return None;
+            }
+        }
+    }
+
+    /// One try of the handler's transaction, repeated for as long as the database cannot be
+    /// reached (`None`: shutdown came first).
+    async fn attempt(&self, envelope: &Envelope, shutdown: &CancellationToken) -> Option<Attempt> {
+        let mut backoff = Backoff::new(self.settings.retry_backoff, self.settings.max_backoff);
+        loop {
+            match self.try_attempt(envelope).await {
+                Ok(attempt) => return Some(attempt),
+                Err(error) => {
+                    let pause = backoff.next_delay();
+                    tracing::warn!(%error, retry_in = ?pause, "cannot record the event, retrying");
+                    if !sleep_unless_cancelled(shutdown, pause).await {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn try_attempt(&self, envelope: &Envelope) -> Result<Attempt, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let first_time = sqlx::query(
+            "INSERT INTO processed_events (consumer_group, event_id) VALUES ($1, $2)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&self.group_id)
+        .bind(envelope.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !first_time {
+            tx.rollback().await?;
+            return Ok(Attempt::Duplicate);
+        }
+        // A panicking handler must not take the consumer down with it: its message is
+        // dead-lettered like any other that cannot be processed.
+        let handled = AssertUnwindSafe(self.handler.handle(&mut tx, envelope))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(HandlerError::permanent(panic_message(&*panic))));
+        match handled {
+            Ok(()) => {
+                tx.commit().await?;
+                Ok(Attempt::Processed)
+            }
+            Err(error) => {
+                tx.rollback().await?;
+                Ok(Attempt::Failed(error))
+            }
+        }
+    }
+
+    /// Publishes the message unchanged to `<topic>.dlq`, with why and where from in
+    /// headers; retried until it works (`None`: shutdown came first).
+    async fn dead_letter(
+        &self,
+        message: &BorrowedMessage<'_>,
+        error: &str,
+        shutdown: &CancellationToken,
+    ) -> Option<()> {
+        let dlq = topics::dlq(message.topic());
+        let mut backoff = Backoff::new(self.settings.retry_backoff, self.settings.max_backoff);
+        loop {
+            let mut dlq_headers = headers::copy(message.headers());
+            for (key, value) in [
+                (headers::ERROR, error.to_owned()),
+                (headers::ORIGINAL_TOPIC, message.topic().to_owned()),
+                (headers::ORIGINAL_PARTITION, message.partition().to_string()),
+                (headers::ORIGINAL_OFFSET, message.offset().to_string()),
+            ] {
+                dlq_headers = headers::with(dlq_headers, key, &value);
+            }
+            let mut record = FutureRecord::<[u8], [u8]>::to(&dlq).headers(dlq_headers);
+            if let Some(key) = message.key() {
+                record = record.key(key);
+            }
+            if let Some(payload) = message.payload() {
+                record = record.payload(payload);
+            }
+            match self.dead_letters.send(record, Duration::ZERO).await {
+                Ok(_) => {
+                    metrics::counter!("events_dlq_total", "topic" => message.topic().to_owned())
+                        .increment(1);
+                    return Some(());
+                }
+                Err((error, _)) => {
+                    let pause = backoff.next_delay();
+                    tracing::warn!(%error, topic = %dlq, retry_in = ?pause, "cannot dead-letter, retrying");
+                    if !sleep_unless_cancelled(shutdown, pause).await {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    format!("the handler panicked: {detail}")
+}
+
+/// Turns librdkafka's periodic statistics into the `consumer_lag` gauge.
+struct ConsumerStats;
+
+impl ClientContext for ConsumerStats {
+    fn stats(&self, statistics: Statistics) {
+        for (topic, stats) in &statistics.topics {
+            for (partition, stats) in &stats.partitions {
+                // Partition -1 is librdkafka's internal queue; -1 lag means "not known yet".
+                if *partition >= 0 && stats.consumer_lag >= 0 {
+                    metrics::gauge!(
+                        "consumer_lag",
+                        "topic" => topic.clone(),
+                        "partition" => partition.to_string(),
+                    )
+                    .set(stats.consumer_lag as f64);
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for ConsumerStats {}

@@ -1,0 +1,39 @@
+//! Whether the broker answers: a check for `shop_server::Readiness::with_check`.
+
+use crate::{EventsError, KafkaConfig, kafka};
+use rdkafka::producer::{FutureProducer, Producer};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// How long the check waits for the broker.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// A readiness check that asks the broker for its metadata, with a short timeout.
+///
+/// One client is made here and reused by every call, so a check costs one round trip.
+/// Think before making readiness depend on it: thanks to the outbox, a service's HTTP API
+/// keeps working while the broker is away (events wait in the outbox).
+pub fn broker_check(
+    kafka: &KafkaConfig,
+) -> Result<impl Fn() -> CheckFuture + Send + Sync + 'static, EventsError> {
+    // A producer polls its event queue on a thread of its own, so an idle client never
+    // piles up undelivered error events.
+    let client: FutureProducer = kafka::client_config(kafka).create()?;
+    Ok(move || -> CheckFuture {
+        let client = client.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                client
+                    .client()
+                    .fetch_metadata(None, CHECK_TIMEOUT)
+                    .map(|_| ())
+                    .map_err(|error| format!("the Kafka broker does not answer: {error}"))
+            })
+            .await
+            .map_err(|error| error.to_string())?
+        })
+    })
+}

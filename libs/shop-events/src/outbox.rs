@@ -1,0 +1,55 @@
+//! The transactional outbox: an event is written to the service's own `outbox` table in the
+//! same transaction as the change it announces, so that either both happen or neither does.
+//! The [`OutboxRelay`](crate::OutboxRelay) then publishes it, at least once.
+
+use crate::{Envelope, EventsError};
+use sqlx::PgConnection;
+use sqlx::types::Json;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Adds `envelope` to the outbox, inside the caller's transaction: pass the transaction
+/// that changes the state the event announces (`&mut *tx`). If it rolls back, the event is
+/// never published.
+///
+/// The current trace context is saved with the row, so consumers' spans join the trace of
+/// the request that caused the event.
+pub async fn enqueue(conn: &mut PgConnection, envelope: &Envelope) -> Result<(), EventsError> {
+    let mut trace_context = HashMap::new();
+    shop_telemetry::propagation::inject(&mut trace_context);
+    // Unqualified: the outbox is in the schema first on the service's search_path.
+    sqlx::query(
+        "INSERT INTO outbox (id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(envelope.id)
+    .bind(envelope.topic())
+    .bind(envelope.key())
+    .bind(Json(envelope))
+    .bind(Json(trace_context))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// How far publishing is behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    /// Rows not published yet.
+    pub pending: i64,
+    /// How long the oldest of them has waited (zero when none is waiting).
+    pub oldest_age: Duration,
+}
+
+/// The outbox's current backlog.
+pub async fn backlog(conn: &mut PgConnection) -> Result<Backlog, EventsError> {
+    let (pending, oldest_age_seconds): (i64, f64) = sqlx::query_as(
+        "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8
+         FROM outbox WHERE sent_at IS NULL",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(Backlog {
+        pending,
+        oldest_age: Duration::try_from_secs_f64(oldest_age_seconds).unwrap_or_default(),
+    })
+}

@@ -1,0 +1,283 @@
+//! The outbox relay: publishes what services wrote to their outbox, in order, at least once.
+
+use crate::backoff::{Backoff, sleep_unless_cancelled};
+use crate::{EventsError, KafkaConfig, headers, kafka, outbox};
+use rdkafka::error::KafkaError;
+use rdkafka::message::OwnedHeaders;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use sqlx::PgPool;
+use sqlx::types::Json;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// How the relay paces itself. The defaults suit the shop.
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    /// Rows published per round trip.
+    pub batch_size: i64,
+    /// How often an idle relay looks for new rows: the worst-case publishing delay.
+    pub poll_interval: Duration,
+    /// The longest pause between retries while the broker or the database is failing.
+    pub max_backoff: Duration,
+    /// Published rows are deleted after this long (they only help to investigate).
+    pub keep_sent: Duration,
+}
+
+impl Default for RelaySettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 100,
+            poll_interval: Duration::from_millis(150),
+            max_backoff: Duration::from_secs(10),
+            keep_sent: Duration::from_secs(24 * 60 * 60),
+        }
+    }
+}
+
+/// Publishes the outbox of the service's schema to Kafka.
+///
+/// - **In order:** rows go out by `created_at, id`, each keyed by its aggregate id, through
+///   an idempotent producer; only one relay per schema publishes at a time (a transaction
+///   advisory lock), so replicas of a service never interleave their batches.
+/// - **At least once:** a row is marked sent only after the broker acknowledged it. A crash
+///   between publishing and marking publishes it again, which consumers absorb (they
+///   deduplicate on the envelope id). While the broker is unreachable rows simply wait, and
+///   the relay retries forever with a capped exponential backoff.
+///
+/// Metrics: `outbox_pending` and `outbox_lag_seconds` (age of the oldest unsent row) gauges,
+/// `outbox_published_total` counter.
+pub struct OutboxRelay {
+    pool: PgPool,
+    kafka: KafkaConfig,
+    producer: FutureProducer,
+    settings: RelaySettings,
+}
+
+impl std::fmt::Debug for OutboxRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxRelay")
+            .field("brokers", &self.kafka.brokers)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One row to publish.
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    topic: String,
+    key: String,
+    payload: Json<serde_json::Value>,
+    headers: Json<HashMap<String, String>>,
+}
+
+impl OutboxRelay {
+    /// A relay for the outbox that `pool`'s connections see; `client_id` names the producer
+    /// in the broker's logs (the service's name).
+    pub fn new(pool: PgPool, kafka: &KafkaConfig, client_id: &str) -> Result<Self, EventsError> {
+        Ok(Self {
+            pool,
+            kafka: kafka.clone(),
+            producer: kafka::producer(kafka, client_id)?,
+            settings: RelaySettings::default(),
+        })
+    }
+
+    pub fn with_settings(mut self, settings: RelaySettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Runs [`run`](Self::run) on a task of its own.
+    pub fn spawn(self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(self.run(shutdown))
+    }
+
+    /// Publishes until `shutdown` is cancelled, then waits briefly for messages in flight.
+    pub async fn run(self, shutdown: CancellationToken) {
+        tracing::info!(brokers = %self.kafka.brokers, "outbox relay started");
+        let mut backoff = Backoff::new(self.settings.poll_interval, self.settings.max_backoff);
+        let mut last_prune: Option<Instant> = None;
+        loop {
+            // A batch abandoned halfway is published again by the next round: at least once.
+            let published = tokio::select! {
+                () = shutdown.cancelled() => break,
+                published = self.publish_batch() => published,
+            };
+            self.report_backlog().await;
+            let pause = match published {
+                Ok(count) => {
+                    backoff.reset();
+                    if i64::try_from(count).unwrap_or(i64::MAX) >= self.settings.batch_size {
+                        Duration::ZERO // a full batch: more rows are probably waiting
+                    } else {
+                        self.settings.poll_interval
+                    }
+                }
+                Err(error) => {
+                    let pause = backoff.next_delay();
+                    tracing::warn!(%error, retry_in = ?pause, "outbox relay cannot publish");
+                    pause
+                }
+            };
+            if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                last_prune = Some(Instant::now());
+                self.prune().await;
+            }
+            if !sleep_unless_cancelled(&shutdown, pause).await {
+                break;
+            }
+        }
+        // Everything acknowledged has been marked already; this only lets librdkafka finish
+        // its conversation with the broker.
+        let producer = self.producer.clone();
+        let _ = tokio::task::spawn_blocking(move || producer.flush(Duration::from_secs(2))).await;
+        tracing::info!("outbox relay stopped");
+    }
+
+    /// Publishes one batch of unsent rows, oldest first, and marks those the broker
+    /// acknowledged. Returns how many were published; rows that failed stay unsent.
+    pub async fn publish_batch(&self) -> Result<usize, EventsError> {
+        let mut tx = self.pool.begin().await?;
+        // One publisher per schema keeps the order: a replica that cannot take the lock
+        // leaves the work to the one that has it. Advisory locks are database-wide, hence
+        // the schema in the key; the lock ends with the transaction.
+        let leader: bool = sqlx::query_scalar(
+            "SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.shop-events.outbox'))",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if !leader {
+            return Ok(0);
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, topic, key, payload, headers FROM outbox
+             WHERE sent_at IS NULL
+             ORDER BY created_at, id
+             LIMIT $1
+             FOR UPDATE SKIP LOCKED",
+        )
+        .bind(self.settings.batch_size)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+
+        // Queue every message before awaiting any, in order: librdkafka batches them and the
+        // idempotent producer keeps their order within each partition.
+        let mut deliveries = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let topic = self.kafka.topic(&row.topic);
+            let payload = serde_json::to_vec(&row.payload.0)?;
+            let record = FutureRecord::to(&topic)
+                .key(&row.key)
+                .payload(&payload)
+                .headers(message_headers(row));
+            match self.producer.send_result(record) {
+                Ok(delivery) => deliveries.push(delivery),
+                // The local queue is full: stop here and keep the rest for the next round.
+                Err((error, _)) => {
+                    tracing::warn!(%error, "producer queue full");
+                    break;
+                }
+            }
+        }
+
+        let mut sent = Vec::new();
+        let mut failed = Vec::new();
+        let mut last_error = None;
+        for (row, delivery) in rows.iter().zip(futures::future::join_all(deliveries).await) {
+            match delivery {
+                Ok(Ok(_)) => sent.push(row.id),
+                Ok(Err((error, _))) => {
+                    failed.push(row.id);
+                    last_error = Some(error);
+                }
+                // The producer went away before reporting: as good as failed.
+                Err(_canceled) => {
+                    failed.push(row.id);
+                    last_error = Some(KafkaError::Canceled);
+                }
+            }
+        }
+
+        sqlx::query(
+            "UPDATE outbox SET sent_at = clock_timestamp(), attempts = attempts + 1
+             WHERE id = ANY($1)",
+        )
+        .bind(&sent)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(error) = &last_error {
+            sqlx::query(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1)",
+            )
+            .bind(&failed)
+            .bind(error.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        metrics::counter!("outbox_published_total").increment(sent.len() as u64);
+
+        match last_error {
+            Some(source) => Err(EventsError::Publish {
+                failed: failed.len(),
+                total: rows.len(),
+                source,
+            }),
+            None => Ok(sent.len()),
+        }
+    }
+
+    /// Sets the backlog gauges; a failure only costs one reading.
+    async fn report_backlog(&self) {
+        let backlog = match self.pool.acquire().await {
+            Ok(mut conn) => outbox::backlog(&mut conn).await,
+            Err(error) => Err(error.into()),
+        };
+        match backlog {
+            Ok(backlog) => {
+                metrics::gauge!("outbox_pending").set(backlog.pending as f64);
+                metrics::gauge!("outbox_lag_seconds").set(backlog.oldest_age.as_secs_f64());
+            }
+            Err(error) => tracing::debug!(%error, "cannot read the outbox backlog"),
+        }
+    }
+
+    /// Deletes rows published longer ago than `keep_sent`.
+    async fn prune(&self) {
+        let deleted = sqlx::query(
+            "DELETE FROM outbox WHERE sent_at < clock_timestamp() - make_interval(secs => $1)",
+        )
+        .bind(self.settings.keep_sent.as_secs_f64())
+        .execute(&self.pool)
+        .await;
+        match deleted {
+            Ok(done) if done.rows_affected() > 0 => {
+                tracing::debug!(rows = done.rows_affected(), "pruned published outbox rows");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::debug!(%error, "cannot prune the outbox"),
+        }
+    }
+}
+
+/// How often published rows are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// The envelope's id and type, and the trace context saved at enqueue time.
+fn message_headers(row: &Row) -> OwnedHeaders {
+    let event_type = row.payload.0["type"].as_str().unwrap_or_default();
+    let mut message_headers = OwnedHeaders::new_with_capacity(2 + row.headers.0.len());
+    message_headers = headers::with(message_headers, headers::EVENT_ID, &row.id.to_string());
+    message_headers = headers::with(message_headers, headers::EVENT_TYPE, event_type);
+    for (key, value) in &row.headers.0 {
+        message_headers = headers::with(message_headers, key, value);
+    }
+    message_headers
+}
