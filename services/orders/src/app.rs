@@ -1,7 +1,10 @@
 //! The orders service's router and shared state.
 
+use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::{db, routes};
+use axum::extract::FromRef;
+use shop_auth::Verifier;
 use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
 use sqlx::PgPool;
 use utoipa_axum::router::OpenApiRouter;
@@ -15,6 +18,15 @@ pub const SERVICE: ServiceInfo = ServiceInfo {
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub db: PgPool,
+    pub catalog: Catalog,
+    pub verifier: Verifier,
+}
+
+/// Lets the `Authenticated` extractor find the token verifier.
+impl FromRef<AppState> for Verifier {
+    fn from_ref(state: &AppState) -> Self {
+        state.verifier.clone()
+    }
 }
 
 /// The service's contract: every route here appears in `/openapi.json`.
@@ -32,7 +44,11 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
     let readiness =
         Readiness::default().with_check("database", shop_db::readiness_check(pool.clone()));
-    let state = AppState { db: pool };
+    let state = AppState {
+        db: pool,
+        catalog: Catalog::new(&config.catalog_url, config.catalog_timeout),
+        verifier: config.auth.verifier(),
+    };
     let app = ServiceBuilder::new(SERVICE)
         .settings(config.server.http)
         .api(api().with_state(state))

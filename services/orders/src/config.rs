@@ -1,7 +1,9 @@
 //! The orders service's configuration, from environment variables.
 
+use shop_auth::AuthConfig;
 use shop_db::DbConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
+use std::time::Duration;
 
 /// The schema (and, prefixed with `shop_`, the database role) this service owns.
 pub const SCHEMA: &str = "orders";
@@ -10,6 +12,10 @@ pub const SCHEMA: &str = "orders";
 pub struct Config {
     pub server: ServerConfig,
     pub database: DbConfig,
+    pub auth: AuthConfig,
+    /// Where catalog answers: prices when an order is placed, stock reservations.
+    pub catalog_url: String,
+    pub catalog_timeout: Duration,
 }
 
 impl Config {
@@ -17,6 +23,9 @@ impl Config {
         Ok(Self {
             server: ServerConfig::from_env(env, 8083)?,
             database: DbConfig::from_env(env, SCHEMA)?,
+            auth: AuthConfig::from_env(env)?,
+            catalog_url: env.string("CATALOG_URL", "http://127.0.0.1:8082"),
+            catalog_timeout: env.millis("CATALOG_TIMEOUT_MS", Duration::from_secs(2))?,
         })
     }
 }

@@ -1,4 +1,226 @@
 //! The orders schema: migrations (in `migrations/`) and the queries on it.
 
+use crate::domain::order::{Order, OrderLine, OrderStatus};
+use crate::domain::placing::PricedLine;
+use shop_api::{Money, PageQuery};
+use sqlx::PgPool;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
 /// Applied at start-up, inside the service's own schema.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/db/migrations");
+
+/// A new order, priced and ready to store.
+#[derive(Debug)]
+pub struct NewOrder<'a> {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub idempotency_key: &'a str,
+    pub request_fingerprint: &'a str,
+    pub lines: &'a [PricedLine],
+    pub total: &'a Money,
+}
+
+/// What storing a new order did.
+#[derive(Debug)]
+pub enum Inserted {
+    /// The order was created.
+    Created(Order),
+    /// An order with this user's idempotency key exists already (a retry, or a concurrent
+    /// twin): this is it, and the fingerprint of the request that created it.
+    Existing(Order, String),
+}
+
+/// Stores the order and its lines in one transaction. A concurrent request with the same
+/// idempotency key loses the race on the unique constraint and gets the winner's order.
+pub async fn insert_order(pool: &PgPool, new: NewOrder<'_>) -> Result<Inserted, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let inserted = sqlx::query_scalar!(
+        r#"INSERT INTO orders.orders
+               (id, user_id, status, total_amount_minor, currency, idempotency_key, request_fingerprint)
+           VALUES ($1, $2, 'pending', $3, $4, $5, $6)
+           ON CONFLICT ON CONSTRAINT orders_idempotency_key_per_user DO NOTHING
+           RETURNING id"#,
+        new.id,
+        new.user_id,
+        new.total.amount_minor,
+        new.total.currency,
+        new.idempotency_key,
+        new.request_fingerprint,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if inserted.is_none() {
+        tx.rollback().await?;
+        return find_by_idempotency_key(pool, new.user_id, new.idempotency_key)
+            .await?
+            .map(|(order, fingerprint)| Inserted::Existing(order, fingerprint))
+            .ok_or(sqlx::Error::RowNotFound);
+    }
+    for (line_no, line) in new.lines.iter().enumerate() {
+        sqlx::query!(
+            r#"INSERT INTO orders.order_lines
+                   (order_id, line_no, product_id, product_name, unit_price_minor, quantity)
+               VALUES ($1, $2, $3, $4, $5, $6)"#,
+            new.id,
+            i32::try_from(line_no).unwrap_or(i32::MAX),
+            line.product_id,
+            line.product_name,
+            line.unit_price_minor,
+            line.quantity,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    let order = get_order(pool, new.id)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    Ok(Inserted::Created(order))
+}
+
+/// The order this user placed with this idempotency key, and its request fingerprint.
+pub async fn find_by_idempotency_key(
+    pool: &PgPool,
+    user_id: Uuid,
+    key: &str,
+) -> Result<Option<(Order, String)>, sqlx::Error> {
+    let found = sqlx::query!(
+        "SELECT id, request_fingerprint FROM orders.orders
+         WHERE user_id = $1 AND idempotency_key = $2",
+        user_id,
+        key
+    )
+    .fetch_optional(pool)
+    .await?;
+    let Some(found) = found else {
+        return Ok(None);
+    };
+    Ok(get_order(pool, found.id)
+        .await?
+        .map(|order| (order, found.request_fingerprint)))
+}
+
+struct OrderRow {
+    id: Uuid,
+    user_id: Uuid,
+    status: String,
+    status_reason: Option<String>,
+    total_amount_minor: i64,
+    currency: String,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+pub async fn get_order(pool: &PgPool, id: Uuid) -> Result<Option<Order>, sqlx::Error> {
+    let row = sqlx::query_as!(
+        OrderRow,
+        r#"SELECT id, user_id, status, status_reason, total_amount_minor,
+                  currency AS "currency!: String", created_at, updated_at
+           FROM orders.orders WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?;
+    match row {
+        Some(row) => Ok(with_lines(pool, vec![row]).await?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// One page of a user's orders, newest first, and how many they have in all.
+pub async fn list_orders(
+    pool: &PgPool,
+    user_id: Uuid,
+    page: PageQuery,
+) -> Result<(Vec<Order>, i64), sqlx::Error> {
+    let rows = sqlx::query_as!(
+        OrderRow,
+        r#"SELECT id, user_id, status, status_reason, total_amount_minor,
+                  currency AS "currency!: String", created_at, updated_at
+           FROM orders.orders WHERE user_id = $1
+           ORDER BY created_at DESC, id DESC
+           LIMIT $2 OFFSET $3"#,
+        user_id,
+        page.limit(),
+        page.offset()
+    )
+    .fetch_all(pool)
+    .await?;
+    let total = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM orders.orders WHERE user_id = $1"#,
+        user_id
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((with_lines(pool, rows).await?, total))
+}
+
+/// Loads the lines of `rows` in one query and assembles the orders.
+async fn with_lines(pool: &PgPool, rows: Vec<OrderRow>) -> Result<Vec<Order>, sqlx::Error> {
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let lines = sqlx::query!(
+        "SELECT order_id, product_id, product_name, unit_price_minor, quantity
+         FROM orders.order_lines WHERE order_id = ANY($1)
+         ORDER BY order_id, line_no",
+        &ids
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut by_order: HashMap<Uuid, Vec<OrderLine>> = HashMap::new();
+    for line in lines {
+        let currency = rows
+            .iter()
+            .find(|row| row.id == line.order_id)
+            .map_or("EUR", |row| row.currency.as_str());
+        by_order.entry(line.order_id).or_default().push(OrderLine {
+            product_id: line.product_id,
+            name: line.product_name,
+            unit_price: Money::new(line.unit_price_minor, currency),
+            quantity: line.quantity,
+            line_total: Money::new(
+                line.unit_price_minor
+                    .saturating_mul(i64::from(line.quantity)),
+                currency,
+            ),
+        });
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| Order {
+            items: by_order.remove(&row.id).unwrap_or_default(),
+            total: Money::new(row.total_amount_minor, &row.currency),
+            status: OrderStatus::parse(&row.status).unwrap_or(OrderStatus::Pending),
+            id: row.id,
+            user_id: row.user_id,
+            status_reason: row.status_reason,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+        .collect())
+}
+
+/// Moves an order to `to` if, and only if, it is currently in one of `from`. Returns
+/// whether it moved: concurrent transitions (a cancel racing a confirmation) cannot both win.
+pub async fn transition(
+    pool: &PgPool,
+    id: Uuid,
+    from: &[OrderStatus],
+    to: OrderStatus,
+    reason: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let from: Vec<String> = from.iter().map(|s| s.as_str().to_owned()).collect();
+    let moved = sqlx::query!(
+        "UPDATE orders.orders
+         SET status = $3, status_reason = $4, updated_at = now()
+         WHERE id = $1 AND status = ANY($2)",
+        id,
+        &from,
+        to.as_str(),
+        reason
+    )
+    .execute(pool)
+    .await?;
+    Ok(moved.rows_affected() == 1)
+}

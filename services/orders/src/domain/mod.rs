@@ -1,1 +1,4 @@
 //! The orders service's rules, free of HTTP and SQL.
+
+pub mod order;
+pub mod placing;

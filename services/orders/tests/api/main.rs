@@ -1,4 +1,8 @@
-//! Integration tests: the orders service on a random port against a fresh database.
+//! Integration tests: orders on a random port, with a real catalog beside it, both against
+//! one fresh database (each in its own schema), and tokens from a test key issuer.
 
+mod auth;
+mod cancelling;
 mod helpers;
+mod placing;
 mod standard;

@@ -1,0 +1,97 @@
+//! Authentication failures, and object-level authorization: nobody sees another's orders.
+
+use crate::helpers::{new_key, one_of, spawn_app};
+use serde_json::Value;
+use shop_auth::Role;
+use uuid::Uuid;
+
+#[tokio::test]
+async fn every_order_route_refuses_bad_tokens() {
+    let app = spawn_app().await;
+    let products = app.products().await;
+    let sub = Uuid::new_v4();
+    let bad_tokens = [
+        ("expired", app.issuer.expired_token(sub, Role::Customer)),
+        (
+            "another key",
+            app.issuer.token_signed_by_another_key(sub, Role::Customer),
+        ),
+        (
+            "alg none",
+            app.issuer.token_with_alg_none(sub, Role::Customer),
+        ),
+        (
+            "wrong aud",
+            app.issuer
+                .token_for_audience(sub, Role::Customer, "somebody-else"),
+        ),
+        ("garbage", "not.a.token".to_owned()),
+    ];
+    let body = one_of(&products[0]["id"], 1);
+    for (what, token) in &bad_tokens {
+        let placed = app.place(token, &new_key(), &body).await;
+        assert_eq!(placed.status(), 401, "place with {what}");
+        let problem: Value = placed.json().await.unwrap();
+        assert_eq!(problem["type"], "/problems/unauthorized", "{what}");
+        assert_eq!(
+            app.get_as(token, "/v1/orders").await.status(),
+            401,
+            "list with {what}"
+        );
+    }
+    let anonymous = app
+        .service
+        .http
+        .get(app.service.url("/v1/orders"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert!(anonymous.headers().contains_key("www-authenticate"));
+}
+
+#[tokio::test]
+async fn user_b_cannot_read_list_or_cancel_user_a_orders() {
+    let app = spawn_app().await;
+    let (alice, bob) = (app.customer(), app.customer());
+    let products = app.products().await;
+    let order: Value = app
+        .place(&alice.token, &new_key(), &one_of(&products[0]["id"], 1))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = order["id"].as_str().unwrap();
+
+    let read = app.get_as(&bob.token, &format!("/v1/orders/{id}")).await;
+    assert_eq!(
+        read.status(),
+        404,
+        "not 403: bob must not learn the order exists"
+    );
+    let listed: Value = app
+        .get_as(&bob.token, "/v1/orders")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["total"], 0);
+    assert_eq!(app.cancel(&bob.token, id).await.status(), 404);
+
+    // Alice's order is untouched, and an admin may read it.
+    assert_ne!(app.settled(&alice.token, id).await["status"], "cancelled");
+    let admin = app
+        .get_as(&app.admin_token(), &format!("/v1/orders/{id}"))
+        .await;
+    assert_eq!(admin.status(), 200);
+}
+
+#[tokio::test]
+async fn a_malformed_order_id_is_a_validation_problem() {
+    let app = spawn_app().await;
+    let alice = app.customer();
+    let response = app.get_as(&alice.token, "/v1/orders/not-a-uuid").await;
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "id");
+}
