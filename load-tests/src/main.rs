@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo run --release -p load-tests -- --host http://127.0.0.1:8082 --users 50 \
-//!     --hatch-rate 10 --run-time 60s --report-file target/load-report.html
+//!     --increase-rate 10 --run-time 60s --report-file target/load-report.html
 //! ```
 
 use goose::prelude::*;

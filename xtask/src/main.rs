@@ -88,7 +88,7 @@ async fn up() -> anyhow::Result<()> {
     progress::step("building the services");
     services::build()?;
     progress::step("starting the services");
-    let running = services::start_all(&services::local_env())?;
+    let running = services::start_all(&services::local_env(postgres::SHOP_DATABASE))?;
     let ready = services::wait_until_ready(&running).await;
     if let Err(error) = ready {
         services::stop_all(running);
@@ -142,7 +142,10 @@ async fn test() -> anyhow::Result<()> {
 
     progress::step("load test: browsing the catalog");
     services::build()?;
-    let running = services::start_all(&services::local_env())?;
+    // A database of its own, so the run neither depends on nor disturbs the demo's `shop`.
+    let database = format!("harbor_test_load_{}", std::process::id());
+    shop_db::provision::provision(&postgres::admin_url(), &database).await?;
+    let running = services::start_all(&services::local_env(&database))?;
     let outcome = match services::wait_until_ready(&running).await {
         Ok(()) => workspace::cargo(&[
             "run",
@@ -154,7 +157,7 @@ async fn test() -> anyhow::Result<()> {
             "http://127.0.0.1:8082",
             "--users",
             "4",
-            "--hatch-rate",
+            "--increase-rate",
             "4",
             "--run-time",
             "5s",
@@ -162,6 +165,7 @@ async fn test() -> anyhow::Result<()> {
         Err(error) => Err(error),
     };
     services::stop_all(running);
+    shop_db::provision::drop_database(&postgres::admin_url(), &database).await?;
     outcome?;
     progress::done("all tests passed");
     Ok(())

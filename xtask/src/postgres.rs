@@ -23,11 +23,11 @@ pub fn server() -> anyhow::Result<(String, u16)> {
     Ok((options.get_host().to_owned(), options.get_port()))
 }
 
-/// The URL a service connects with: its own role on the shop database.
-pub fn service_url(schema: &str) -> anyhow::Result<String> {
+/// The URL a service connects with: its own role on `database`.
+pub fn service_url(schema: &str, database: &str) -> anyhow::Result<String> {
     let (host, port) = server()?;
     Ok(format!(
-        "postgres://{}@{host}:{port}/{SHOP_DATABASE}",
+        "postgres://{}@{host}:{port}/{database}",
         shop_db::provision::role_for(schema)
     ))
 }

@@ -50,8 +50,8 @@ pub fn build() -> anyhow::Result<()> {
     workspace::cargo(&args)
 }
 
-/// The environment of each service when run locally.
-pub fn local_env() -> BTreeMap<&'static str, Vec<(String, String)>> {
+/// The environment of each service when run locally against `database`.
+pub fn local_env(database: &str) -> BTreeMap<&'static str, Vec<(String, String)>> {
     let mut all = BTreeMap::new();
     for service in &SERVICES {
         let mut env = vec![
@@ -65,7 +65,7 @@ pub fn local_env() -> BTreeMap<&'static str, Vec<(String, String)>> {
             ),
         ];
         if let Some(schema) = service.schema
-            && let Ok(url) = postgres::service_url(schema)
+            && let Ok(url) = postgres::service_url(schema, database)
         {
             env.push(("DATABASE_URL".to_owned(), url));
         }
