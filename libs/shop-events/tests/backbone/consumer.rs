@@ -1,0 +1,249 @@
+//! Idempotent consumers, the dead-letter topic, and trace context from producer to handler.
+
+use crate::helpers::{TestContext, header, metric};
+use crate::{Recorder, order_confirmed};
+use rdkafka::Message;
+use shop_events::{
+    ConsumerSettings, Envelope, EventConsumer, Handler, HandlerError, OutboxRelay, outbox, topics,
+};
+use sqlx::PgConnection;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+/// A consumer of `orders.events` in `group`, running until the returned token is cancelled.
+fn start<H: Handler>(
+    ctx: &TestContext,
+    group: &str,
+    handler: H,
+) -> (CancellationToken, JoinHandle<()>) {
+    let shutdown = CancellationToken::new();
+    let settings = ConsumerSettings {
+        max_retries: 2,
+        retry_backoff: Duration::from_millis(10),
+        ..ConsumerSettings::default()
+    };
+    let consumer = EventConsumer::new(
+        &ctx.kafka,
+        group,
+        &[topics::ORDERS],
+        ctx.pool.clone(),
+        handler,
+    )
+    .unwrap()
+    .with_settings(settings)
+    .spawn(shutdown.clone());
+    (shutdown, consumer)
+}
+
+async fn stop((shutdown, consumer): (CancellationToken, JoinHandle<()>)) {
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(10), consumer)
+        .await
+        .expect("the consumer stops when cancelled")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn each_event_is_handled_once_even_when_delivered_twice() {
+    let ctx = TestContext::new().await;
+    let topic = ctx.topic(topics::ORDERS);
+    let group = ctx.group("orders-history");
+    let consumer = start(&ctx, &group, Recorder);
+    let events = [order_confirmed(), order_confirmed(), order_confirmed()];
+    for event in &events {
+        ctx.produce(event).await;
+    }
+    ctx.wait_until_seen(3).await;
+
+    // The identical envelope again, as after a relay crash between publishing and marking.
+    let duplicates = || metric("events_duplicate_total", &[("topic", &topic)]);
+    assert_eq!(duplicates(), 0.0);
+    ctx.produce(&events[0]).await;
+    crate::helpers::eventually("the redelivery is counted as a duplicate", || async {
+        duplicates() == 1.0
+    })
+    .await;
+    assert_eq!(ctx.seen().await.len(), 3, "the duplicate changed nothing");
+    let processed = [("topic", topic.as_str()), ("outcome", "processed")];
+    assert_eq!(metric("events_consumed_total", &processed), 3.0);
+    stop(consumer).await;
+
+    // A restarted member of the group resumes after the committed offsets: nothing old is
+    // delivered again (it would count as a duplicate).
+    let consumer = start(&ctx, &group, Recorder);
+    ctx.produce(&order_confirmed()).await;
+    ctx.wait_until_seen(4).await;
+    assert_eq!(
+        duplicates(),
+        1.0,
+        "the restarted consumer re-read committed messages"
+    );
+    stop(consumer).await;
+}
+
+#[tokio::test]
+async fn a_poison_message_is_dead_lettered_and_the_next_event_is_still_handled() {
+    let ctx = TestContext::new().await;
+    let topic = ctx.topic(topics::ORDERS);
+    let consumer = start(&ctx, &ctx.group("orders-history"), Recorder);
+    // One key, so one partition: the good event comes after the bad ones.
+    let good = order_confirmed();
+    let key = good.key();
+    ctx.produce_raw(topics::ORDERS, &key, b"not json at all")
+        .await;
+    let mut newer_type = serde_json::to_value(order_confirmed()).unwrap();
+    newer_type["type"] = "OrderShipped".into();
+    ctx.produce_raw(topics::ORDERS, &key, newer_type.to_string().as_bytes())
+        .await;
+    ctx.produce(&good).await;
+
+    ctx.wait_until_seen(1).await;
+    assert_eq!(ctx.seen().await[0].0, good.id);
+    let dlq = ctx.kafka.dlq_topic(topics::ORDERS);
+    let dead = ctx.read(&dlq, 1).await.remove(0);
+    assert_eq!(dead.payload(), Some(&b"not json at all"[..]));
+    assert_eq!(dead.key(), Some(key.as_bytes()));
+    let error = header(&dead, "error").expect("an error header");
+    assert!(error.contains("not an event envelope"), "{error}");
+    assert_eq!(header(&dead, "original-topic"), Some(topic.clone()));
+    assert!(header(&dead, "original-partition").is_some());
+    assert_eq!(header(&dead, "original-offset").as_deref(), Some("0"));
+    // An event type from a newer producer is skipped, not dead-lettered.
+    assert_eq!(ctx.message_count(&dlq).await, 1);
+    let ignored = [
+        ("topic", topic.as_str()),
+        ("type", "OrderShipped"),
+        ("outcome", "ignored"),
+    ];
+    assert_eq!(metric("events_consumed_total", &ignored), 1.0);
+    assert_eq!(metric("events_dlq_total", &[("topic", &topic)]), 1.0);
+    stop(consumer).await;
+}
+
+/// Fails for chosen subjects, counting its calls; records the other events.
+struct FailingFor {
+    transient: String,
+    permanent: String,
+    calls: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+impl Handler for FailingFor {
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        envelope: &Envelope,
+    ) -> Result<(), HandlerError> {
+        // Written before failing: the rollback must undo it.
+        Recorder.handle(conn, envelope).await?;
+        *self
+            .calls
+            .lock()
+            .unwrap()
+            .entry(envelope.subject.clone())
+            .or_default() += 1;
+        if envelope.subject == self.transient {
+            return Err(HandlerError::transient("the warehouse is not answering"));
+        }
+        if envelope.subject == self.permanent {
+            return Err(HandlerError::permanent("the order is unknown"));
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_failing_handler_is_retried_a_bounded_number_of_times_then_dead_lettered() {
+    let ctx = TestContext::new().await;
+    let (transient, permanent, good) = (order_confirmed(), order_confirmed(), order_confirmed());
+    let calls = Arc::new(Mutex::new(HashMap::new()));
+    let handler = FailingFor {
+        transient: transient.subject.clone(),
+        permanent: permanent.subject.clone(),
+        calls: calls.clone(),
+    };
+    let consumer = start(&ctx, &ctx.group("orders-history"), handler);
+    for event in [&transient, &permanent, &good] {
+        ctx.produce(event).await;
+    }
+
+    let dlq = ctx.kafka.dlq_topic(topics::ORDERS);
+    let mut dead = ctx.read(&dlq, 2).await;
+    dead.sort_by_key(|message| message.key().map(<[u8]>::to_vec));
+    let mut errors: HashMap<String, String> = dead
+        .iter()
+        .map(|m| {
+            (
+                String::from_utf8(m.key().unwrap().to_vec()).unwrap(),
+                header(m, "error").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors.remove(&transient.subject).as_deref(),
+        Some("the warehouse is not answering")
+    );
+    assert_eq!(
+        errors.remove(&permanent.subject).as_deref(),
+        Some("the order is unknown")
+    );
+
+    ctx.wait_until_seen(1).await;
+    let seen = ctx.seen().await;
+    assert_eq!(
+        seen.len(),
+        1,
+        "failed attempts left nothing behind: {seen:?}"
+    );
+    assert_eq!(seen[0].0, good.id);
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(
+        calls.get(&transient.subject),
+        Some(&3),
+        "one try and two retries"
+    );
+    assert_eq!(
+        calls.get(&permanent.subject),
+        Some(&1),
+        "no retry for a permanent failure"
+    );
+    let (processed,): (i64,) = sqlx::query_as("SELECT count(*) FROM processed_events")
+        .fetch_one(&ctx.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        processed, 1,
+        "dead-lettered events are not marked processed"
+    );
+    stop(consumer).await;
+}
+
+#[tokio::test]
+async fn the_handler_runs_in_the_trace_of_the_code_that_enqueued_the_event() {
+    let ctx = TestContext::new().await;
+    let producer_trace = async {
+        let mut tx = ctx.pool.begin().await.unwrap();
+        outbox::enqueue(&mut tx, &order_confirmed()).await.unwrap();
+        tx.commit().await.unwrap();
+        shop_telemetry::propagation::current_trace_id()
+    }
+    .instrument(tracing::info_span!("POST /orders"))
+    .await
+    .expect("the producer runs in a trace");
+
+    let shutdown = CancellationToken::new();
+    let relay = OutboxRelay::new(ctx.pool.clone(), &ctx.kafka, "orders")
+        .unwrap()
+        .spawn(shutdown.clone());
+    let consumer = start(&ctx, &ctx.group("catalog"), Recorder);
+    ctx.wait_until_seen(1).await;
+
+    let handler_trace = ctx.seen().await.remove(0).2;
+    assert_eq!(handler_trace.as_deref(), Some(producer_trace.as_str()));
+    shutdown.cancel();
+    relay.await.unwrap();
+    stop(consumer).await;
+}

@@ -1,0 +1,128 @@
+//! The outbox and its relay.
+
+use crate::helpers::{TestContext, header};
+use crate::order_confirmed;
+use rdkafka::Message;
+use shop_events::{Envelope, OutboxRelay, RelaySettings, outbox, topics};
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+#[tokio::test]
+async fn an_event_whose_transaction_rolls_back_is_never_published() {
+    let ctx = TestContext::new().await;
+    let mut tx = ctx.pool.begin().await.unwrap();
+    outbox::enqueue(&mut tx, &order_confirmed()).await.unwrap();
+    tx.rollback().await.unwrap();
+
+    let relay = OutboxRelay::new(ctx.pool.clone(), &ctx.kafka, "orders").unwrap();
+    assert_eq!(relay.publish_batch().await.unwrap(), 0);
+    let mut conn = ctx.pool.acquire().await.unwrap();
+    assert_eq!(outbox::backlog(&mut conn).await.unwrap().pending, 0);
+    assert_eq!(ctx.message_count(&ctx.topic(topics::ORDERS)).await, 0);
+}
+
+#[tokio::test]
+async fn a_committed_event_is_published_once_with_its_key_and_trace_context() {
+    let ctx = TestContext::new().await;
+    let envelope = order_confirmed();
+    let trace_id = async {
+        let mut tx = ctx.pool.begin().await.unwrap();
+        outbox::enqueue(&mut tx, &envelope).await.unwrap();
+        tx.commit().await.unwrap();
+        shop_telemetry::propagation::current_trace_id()
+    }
+    .instrument(tracing::info_span!("checkout"))
+    .await
+    .expect("the test runs in a trace");
+
+    let relay = OutboxRelay::new(ctx.pool.clone(), &ctx.kafka, "orders").unwrap();
+    assert_eq!(relay.publish_batch().await.unwrap(), 1);
+    assert_eq!(relay.publish_batch().await.unwrap(), 0, "nothing is left");
+
+    let topic = ctx.topic(topics::ORDERS);
+    let message = ctx.read(&topic, 1).await.remove(0);
+    assert_eq!(message.key(), Some(envelope.key().as_bytes()));
+    let published = Envelope::from_json(message.payload().unwrap()).unwrap();
+    assert_eq!(published, envelope);
+    assert_eq!(header(&message, "event-id"), Some(envelope.id.to_string()));
+    assert_eq!(
+        header(&message, "event-type").as_deref(),
+        Some("OrderConfirmed")
+    );
+    let traceparent = header(&message, "traceparent").expect("a traceparent header");
+    assert!(
+        traceparent.contains(&trace_id),
+        "{traceparent} is not in trace {trace_id}"
+    );
+    assert_eq!(ctx.message_count(&topic).await, 1, "published exactly once");
+
+    let (attempts, sent): (i32, bool) =
+        sqlx::query_as("SELECT attempts, sent_at IS NOT NULL FROM outbox WHERE id = $1")
+            .bind(envelope.id)
+            .fetch_one(&ctx.pool)
+            .await
+            .unwrap();
+    assert_eq!((attempts, sent), (1, true));
+}
+
+#[tokio::test]
+async fn the_relay_publishes_each_aggregate_in_order_on_one_partition_and_stops_on_cancel() {
+    let ctx = TestContext::new().await;
+    // Two orders, five events each, interleaved, one transaction each.
+    let orders = [order_confirmed(), order_confirmed()];
+    let mut enqueued: HashMap<String, Vec<String>> = HashMap::new();
+    for _ in 0..5 {
+        for order in &orders {
+            let mut envelope = order.clone();
+            envelope.id = uuid::Uuid::now_v7();
+            let mut tx = ctx.pool.begin().await.unwrap();
+            outbox::enqueue(&mut tx, &envelope).await.unwrap();
+            tx.commit().await.unwrap();
+            enqueued
+                .entry(envelope.key())
+                .or_default()
+                .push(envelope.id.to_string());
+        }
+    }
+
+    let shutdown = CancellationToken::new();
+    let settings = RelaySettings {
+        batch_size: 3, // several rounds
+        poll_interval: Duration::from_millis(20),
+        ..RelaySettings::default()
+    };
+    let relay = OutboxRelay::new(ctx.pool.clone(), &ctx.kafka, "orders")
+        .unwrap()
+        .with_settings(settings)
+        .spawn(shutdown.clone());
+
+    let messages = ctx.read(&ctx.topic(topics::ORDERS), 10).await;
+    let mut published: HashMap<String, Vec<String>> = HashMap::new();
+    let mut partitions: HashMap<String, Vec<i32>> = HashMap::new();
+    for message in &messages {
+        let key = String::from_utf8(message.key().unwrap().to_vec()).unwrap();
+        published
+            .entry(key.clone())
+            .or_default()
+            .push(header(message, "event-id").unwrap());
+        partitions.entry(key).or_default().push(message.partition());
+    }
+    assert_eq!(
+        published, enqueued,
+        "each order's events in the order written"
+    );
+    for (key, partitions) in partitions {
+        assert!(
+            partitions.windows(2).all(|pair| pair[0] == pair[1]),
+            "{key} spread over partitions {partitions:?}"
+        );
+    }
+
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(10), relay)
+        .await
+        .expect("the relay stops when cancelled")
+        .unwrap();
+}
