@@ -1,0 +1,98 @@
+"""Helpers shared by the deploy checks (deploy/validate.sh)."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# name -> default port. The binaries, the images and the compose/k8s names all use these.
+SERVICES = {
+    "storefront": 8080,
+    "users": 8081,
+    "catalog": 8082,
+    "orders": 8083,
+    "recommendations": 8084,
+}
+DOMAIN_SERVICES = ["users", "catalog", "orders", "recommendations"]
+
+
+class Report:
+    """Collects problems; prints them as it goes; exit code 1 if any."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+
+    def error(self, message: str) -> None:
+        self.errors.append(message)
+        print(f"  ERROR   {message}")
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        print(f"  warning {message}")
+
+    def info(self, message: str) -> None:
+        print(f"  {message}")
+
+    def check(self, condition: bool, message: str) -> bool:
+        if not condition:
+            self.error(message)
+        return condition
+
+    def finish(self) -> int:
+        verdict = "FAILED" if self.errors else "ok"
+        print(
+            f"  => {self.title}: {verdict} "
+            f"({len(self.errors)} error(s), {len(self.warnings)} warning(s))"
+        )
+        return 1 if self.errors else 0
+
+
+def load_yaml_documents(path: Path) -> list[dict]:
+    with path.open() as handle:
+        return [doc for doc in yaml.safe_load_all(handle) if doc]
+
+
+def rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?\s*$", re.IGNORECASE)
+
+
+def parse_bytes(value: str | int, docker: bool = False) -> int:
+    """A memory size in bytes.
+
+    docker=True: Docker/Compose units ('64m', '512M', '1g'), binary and case-insensitive.
+    docker=False: Kubernetes quantities ('128Mi' binary, '128M' decimal).
+    """
+    if isinstance(value, int):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"not a memory size: {value!r}")
+    number, unit, binary = match.groups()
+    exponent = " kmgt".index(unit.lower() or " ")
+    base = 1024 if (docker or binary) else 1000
+    return int(float(number) * base**exponent)
+
+
+def main_guard(run) -> None:
+    try:
+        sys.exit(run())
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in {"1", "true", "yes"}

@@ -1,0 +1,290 @@
+"""Checks on the rendered Kubernetes overlays that schemas and checkov do not make.
+
+Usage: k8s_check.py RENDER_DIR   (base.yaml, minikube.yaml, eks.yaml)
+
+- Each service has its Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget,
+  ServiceAccount and NetworkPolicy; the Deployment has startup/liveness/readiness probes on
+  /health/live and /health/ready, resource requests and limits, and the hardened security
+  context (non-root, read-only root filesystem, no privilege escalation, all capabilities
+  dropped, seccomp RuntimeDefault).
+- Network policies match the configuration: a default deny; each service may call exactly
+  the services named by the URLs in its configuration (storefront: all four; JWKS_URL:
+  users) and is reachable from exactly those callers; database and Kafka egress only for
+  the services that have DATABASE_URL / KAFKA_BROKERS; DNS for everyone.
+- The db-provision Job mounts the ConfigMap generated from provision.sql and provision.sh.
+- Overlay specifics: minikube has Postgres and Kafka and a NodePort storefront; EKS has an
+  ALB Ingress, IRSA annotations, zone spreading, at least 3 replicas, no Secret values, and
+  NetworkPolicy CIDRs equal to the VPC CIDR in eksctl-cluster.yaml.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import yaml
+
+from common import DOMAIN_SERVICES, ROOT, SERVICES, Report, load_yaml_documents, main_guard
+
+EKSCTL = ROOT / "k8s/overlays/eks/eksctl-cluster.yaml"
+NAME_LABEL = "app.kubernetes.io/name"
+
+
+def by_kind(documents: list[dict]) -> dict[str, dict[str, dict]]:
+    result: dict[str, dict[str, dict]] = {}
+    for doc in documents:
+        result.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+    return result
+
+
+def config_of(resources: dict, deployment: dict) -> dict[str, str]:
+    """The env values a Deployment's app container gets from its ConfigMaps."""
+    app = deployment["spec"]["template"]["spec"]["containers"][0]
+    values = {e["name"]: e.get("value", "") for e in app.get("env") or [] if "value" in e}
+    for source in app.get("envFrom") or []:
+        ref = (source.get("configMapRef") or {}).get("name")
+        if ref and ref in resources.get("ConfigMap", {}):
+            values.update(resources["ConfigMap"][ref].get("data") or {})
+    return values
+
+
+def secret_keys(resources: dict, base: dict, deployment: dict) -> set[str]:
+    app = deployment["spec"]["template"]["spec"]["containers"][0]
+    keys: set[str] = set()
+    for source in app.get("envFrom") or []:
+        ref = (source.get("secretRef") or {}).get("name")
+        if ref:
+            secret = resources.get("Secret", {}).get(ref) or base.get("Secret", {}).get(ref) or {}
+            keys |= set(secret.get("stringData") or {}) | set(secret.get("data") or {})
+    return keys
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    match = (selector or {}).get("matchLabels") or {}
+    return all(labels.get(k) == v for k, v in match.items()) and not (selector or {}).get("matchExpressions")
+
+
+def check_workloads(report: Report, render: str, resources: dict) -> None:
+    for name, port in SERVICES.items():
+        for kind in ("Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ServiceAccount", "NetworkPolicy"):
+            report.check(name in resources.get(kind, {}), f"{render}: {kind} {name} missing")
+        deployment = resources.get("Deployment", {}).get(name)
+        if not deployment:
+            continue
+        pod = deployment["spec"]["template"]["spec"]
+        app = pod["containers"][0]
+        where = f"{render}: {name}"
+        report.check("replicas" not in deployment["spec"], f"{where}: replicas set although an HPA scales it")
+        report.check(pod.get("serviceAccountName") == name, f"{where}: should run as ServiceAccount {name}")
+        report.check(pod.get("automountServiceAccountToken") is False, f"{where}: automountServiceAccountToken should be false")
+        pod_sc = pod.get("securityContext") or {}
+        report.check(pod_sc.get("runAsNonRoot") is True, f"{where}: runAsNonRoot")
+        report.check((pod_sc.get("seccompProfile") or {}).get("type") == "RuntimeDefault", f"{where}: seccomp RuntimeDefault")
+        sc = app.get("securityContext") or {}
+        report.check(sc.get("readOnlyRootFilesystem") is True, f"{where}: readOnlyRootFilesystem")
+        report.check(sc.get("allowPrivilegeEscalation") is False, f"{where}: allowPrivilegeEscalation false")
+        report.check((sc.get("capabilities") or {}).get("drop") == ["ALL"], f"{where}: drop ALL capabilities")
+        for probe, path in (("startupProbe", "/health/live"), ("livenessProbe", "/health/live"), ("readinessProbe", "/health/ready")):
+            get = (app.get(probe) or {}).get("httpGet") or {}
+            report.check(get.get("path") == path and get.get("port") in ("http", port), f"{where}: {probe} on {path}")
+        resources_ = app.get("resources") or {}
+        for part in ("requests", "limits"):
+            report.check({"cpu", "memory"} <= set(resources_.get(part) or {}), f"{where}: {part} for cpu and memory")
+        ports = {p.get("name"): p.get("containerPort") for p in app.get("ports") or []}
+        report.check(ports.get("http") == port, f"{where}: container port http should be {port}")
+        service = resources.get("Service", {}).get(name, {})
+        service_ports = [p.get("port") for p in (service.get("spec") or {}).get("ports", [])]
+        report.check(service_ports == [port], f"{where}: Service should expose {port}")
+        hpa = resources.get("HorizontalPodAutoscaler", {}).get(name, {})
+        target = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+        report.check(target.get("kind") == "Deployment" and target.get("name") == name, f"{where}: HPA target")
+
+
+def check_network(report: Report, render: str, resources: dict, base: dict) -> None:
+    policies = list(resources.get("NetworkPolicy", {}).values())
+    report.check(
+        any(
+            p["spec"].get("podSelector") in ({}, None)
+            and set(p["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}
+            and not p["spec"].get("ingress")
+            and not p["spec"].get("egress")
+            for p in policies
+        ),
+        f"{render}: no default-deny NetworkPolicy",
+    )
+
+    def pod_labels(name: str) -> dict:
+        return resources["Deployment"][name]["spec"]["template"]["metadata"]["labels"]
+
+    def egress_peers(name: str) -> tuple[set[str], set[int]]:
+        """Services reachable by pod name label, and other destination ports allowed."""
+        labels = pod_labels(name)
+        services, ports = set(), set()
+        for policy in policies:
+            spec = policy["spec"]
+            if "Egress" not in spec.get("policyTypes", []) or not selects(spec.get("podSelector"), labels):
+                continue
+            for rule in spec.get("egress") or []:
+                rule_ports = {p.get("port") for p in rule.get("ports") or []}
+                for peer in rule.get("to") or []:
+                    target = ((peer.get("podSelector") or {}).get("matchLabels") or {}).get(NAME_LABEL)
+                    if target in SERVICES and "namespaceSelector" not in peer:
+                        services.add(target)
+                        report.check(
+                            rule_ports == {SERVICES[target]},
+                            f"{render}: egress {name} -> {target} should allow port {SERVICES[target]} only",
+                        )
+                    else:
+                        ports |= rule_ports
+        return services, ports
+
+    def ingress_sources(name: str) -> set[str] | None:
+        """Services allowed in; None when any source is allowed."""
+        labels = pod_labels(name)
+        sources: set[str] = set()
+        for policy in policies:
+            spec = policy["spec"]
+            if "Ingress" not in spec.get("policyTypes", []) or not selects(spec.get("podSelector"), labels):
+                continue
+            for rule in spec.get("ingress") or []:
+                if not rule.get("from"):
+                    return None
+                for peer in rule["from"]:
+                    source = ((peer.get("podSelector") or {}).get("matchLabels") or {}).get(NAME_LABEL)
+                    if source in SERVICES and "namespaceSelector" not in peer:
+                        sources.add(source)
+        return sources
+
+    callers: dict[str, set[str]] = {name: set() for name in SERVICES}
+    for name in SERVICES:
+        deployment = resources.get("Deployment", {}).get(name)
+        if not deployment:
+            continue
+        config = config_of(resources, deployment)
+        expected = set()
+        for key, value in config.items():
+            if key.endswith("_URL") and value.startswith("http"):
+                host = urlparse(value).hostname or ""
+                if host in SERVICES and host != name:
+                    expected.add(host)
+        for callee in expected:
+            callers[callee].add(name)
+        allowed, other_ports = egress_peers(name)
+        report.check(
+            allowed == expected,
+            f"{render}: {name} may call {sorted(allowed)} but its configuration names {sorted(expected)}",
+        )
+        uses_db = "DATABASE_URL" in secret_keys(resources, base, deployment)
+        uses_kafka = "KAFKA_BROKERS" in config
+        report.check((5432 in other_ports) == uses_db, f"{render}: {name} database egress should be {'allowed' if uses_db else 'denied'}")
+        report.check((9092 in other_ports) == uses_kafka, f"{render}: {name} Kafka egress should be {'allowed' if uses_kafka else 'denied'}")
+        report.check(53 in other_ports, f"{render}: {name} has no DNS egress")
+    for name in SERVICES:
+        if name not in resources.get("Deployment", {}):
+            continue
+        sources = ingress_sources(name)
+        if name == "storefront":
+            report.check(sources is None, f"{render}: storefront should accept traffic from any source")
+        else:
+            report.check(
+                sources == callers[name],
+                f"{render}: {name} accepts calls from {sorted(sources or [])}, callers are {sorted(callers[name])}",
+            )
+
+
+def check_provisioning(report: Report, render: str, resources: dict) -> None:
+    job = resources.get("Job", {}).get("db-provision")
+    if not report.check(job is not None, f"{render}: db-provision Job missing"):
+        return
+    pod = job["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    name = ((volumes.get("scripts") or {}).get("configMap") or {}).get("name", "")
+    config_map = resources.get("ConfigMap", {}).get(name)
+    if report.check(config_map is not None, f"{render}: db-provision scripts ConfigMap {name!r} not rendered"):
+        data = config_map.get("data") or {}
+        original = (ROOT / "libs/shop-db/sql/provision.sql").read_text()
+        report.check(data.get("provision.sql") == original, f"{render}: provision.sql in the ConfigMap differs from libs/shop-db")
+        script = (ROOT / "deploy/postgres/provision.sh").read_text()
+        report.check(data.get("provision.sh") == script, f"{render}: provision.sh in the ConfigMap differs from deploy/postgres")
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    report.check(labels.get("harbor-shop.io/database-client") == "true", f"{render}: db-provision cannot reach the database")
+
+
+def check_namespace(report: Report, render: str, resources: dict) -> None:
+    namespace = resources.get("Namespace", {}).get("harbor-shop")
+    if report.check(namespace is not None, f"{render}: Namespace harbor-shop missing"):
+        labels = namespace["metadata"].get("labels") or {}
+        report.check(labels.get("pod-security.kubernetes.io/enforce") == "restricted", f"{render}: namespace should enforce the restricted Pod Security Standard")
+
+
+def check_minikube(report: Report, resources: dict) -> None:
+    for kind, name in (("StatefulSet", "postgres"), ("StatefulSet", "kafka"), ("Service", "postgres"), ("Service", "kafka"), ("Deployment", "jaeger")):
+        report.check(name in resources.get(kind, {}), f"minikube: {kind} {name} missing")
+    storefront = resources.get("Service", {}).get("storefront", {}).get("spec", {})
+    report.check(storefront.get("type") == "NodePort", "minikube: storefront Service should be a NodePort")
+    for name, secret in resources.get("Secret", {}).items():
+        values = " ".join(str(v) for v in (secret.get("stringData") or {}).values())
+        report.check("REPLACE_ME" not in values, f"minikube: Secret {name} still has placeholders")
+
+
+def check_eks(report: Report, resources: dict) -> None:
+    report.check(not resources.get("Secret"), "eks: Secrets must not be rendered (they are created out of band)")
+    report.check("StatefulSet" not in resources, "eks: no in-cluster databases or brokers")
+    ingress = resources.get("Ingress", {}).get("storefront")
+    if report.check(ingress is not None, "eks: storefront Ingress missing"):
+        annotations = ingress["metadata"].get("annotations") or {}
+        report.check(ingress["spec"].get("ingressClassName") == "alb", "eks: Ingress class should be alb")
+        report.check(annotations.get("alb.ingress.kubernetes.io/target-type") == "ip", "eks: ALB target-type ip")
+        report.check(annotations.get("alb.ingress.kubernetes.io/healthcheck-path") == "/health/ready", "eks: ALB health check on /health/ready")
+    for name in SERVICES:
+        account = resources.get("ServiceAccount", {}).get(name, {})
+        arn = (account.get("metadata", {}).get("annotations") or {}).get("eks.amazonaws.com/role-arn", "")
+        report.check(re.fullmatch(rf"arn:aws:iam::\d{{12}}:role/harbor-shop-{name}", arn) is not None, f"eks: {name} ServiceAccount lacks its IRSA role")
+        deployment = resources.get("Deployment", {}).get(name)
+        if deployment:
+            spread = deployment["spec"]["template"]["spec"].get("topologySpreadConstraints") or []
+            report.check(any(s.get("topologyKey") == "topology.kubernetes.io/zone" for s in spread), f"eks: {name} not spread across zones")
+        hpa = resources.get("HorizontalPodAutoscaler", {}).get(name, {})
+        report.check((hpa.get("spec") or {}).get("minReplicas", 0) >= 3, f"eks: {name} should keep at least 3 replicas")
+    cluster = yaml.safe_load(EKSCTL.read_text())
+    report.check(cluster.get("kind") == "ClusterConfig" and cluster.get("apiVersion") == "eksctl.io/v1alpha5", "eksctl: not an eksctl ClusterConfig")
+    cidr = (cluster.get("vpc") or {}).get("cidr")
+    blocks = {
+        peer["ipBlock"]["cidr"]
+        for policy in resources.get("NetworkPolicy", {}).values()
+        for rule in policy["spec"].get("egress") or []
+        for peer in rule.get("to") or []
+        if "ipBlock" in peer
+    }
+    report.check(blocks == {cidr}, f"eks: NetworkPolicy CIDRs {sorted(blocks)} differ from the VPC CIDR {cidr} in eksctl-cluster.yaml")
+    cni = next((a for a in cluster.get("addons", []) if a.get("name") == "vpc-cni"), {})
+    report.check("enableNetworkPolicy" in str(cni.get("configurationValues", "")), "eksctl: vpc-cni must enable NetworkPolicy enforcement")
+    report.check((cluster.get("iam") or {}).get("withOIDC") is True, "eksctl: IRSA needs iam.withOIDC")
+    roles = {(sa.get("metadata") or {}).get("name"): sa.get("roleName") for sa in (cluster.get("iam") or {}).get("serviceAccounts", [])}
+    for name in SERVICES:
+        report.check(roles.get(name) == f"harbor-shop-{name}", f"eksctl: no IAM role harbor-shop-{name} for {name}")
+
+
+def run() -> int:
+    report = Report("kubernetes consistency")
+    render_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "target/deploy-validate"
+    base = by_kind(load_yaml_documents(render_dir / "base.yaml"))
+    for render in ("base", "minikube", "eks"):
+        resources = by_kind(load_yaml_documents(render_dir / f"{render}.yaml"))
+        count = sum(len(v) for v in resources.values())
+        report.info(f"{render}: {count} resources")
+        check_namespace(report, render, resources)
+        check_workloads(report, render, resources)
+        check_network(report, render, resources, base)
+        check_provisioning(report, render, resources)
+        if render == "minikube":
+            check_minikube(report, resources)
+        if render == "eks":
+            check_eks(report, resources)
+    return report.finish()
+
+
+if __name__ == "__main__":
+    main_guard(run)
