@@ -1,9 +1,11 @@
 //! The recommendations service's router and shared state.
 
 use crate::config::Config;
+use crate::recommender::Recommender;
 use crate::{db, routes};
+use axum::extract::FromRef;
+use shop_auth::Verifier;
 use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
-use sqlx::PgPool;
 use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: ServiceInfo = ServiceInfo {
@@ -12,9 +14,11 @@ pub const SERVICE: ServiceInfo = ServiceInfo {
 };
 
 /// What every handler can reach.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRef)]
 pub struct AppState {
-    pub db: PgPool,
+    pub recommender: Recommender,
+    /// Checks the bearer tokens of personalized requests.
+    pub verifier: Verifier,
 }
 
 /// The service's contract: every route here appears in `/openapi.json`.
@@ -32,7 +36,10 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
     let readiness =
         Readiness::default().with_check("database", shop_db::readiness_check(pool.clone()));
-    let state = AppState { db: pool };
+    let state = AppState {
+        recommender: Recommender::new(pool, config.tiers),
+        verifier: config.auth.verifier(),
+    };
     let app = ServiceBuilder::new(SERVICE)
         .settings(config.server.http)
         .api(api().with_state(state))

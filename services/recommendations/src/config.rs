@@ -1,7 +1,10 @@
 //! The recommendations service's configuration, from environment variables.
 
+use crate::domain::HalfLife;
+use shop_auth::AuthConfig;
 use shop_db::DbConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
+use uuid::Uuid;
 
 /// The schema (and, prefixed with `shop_`, the database role) this service owns.
 pub const SCHEMA: &str = "recommendations";
@@ -10,6 +13,16 @@ pub const SCHEMA: &str = "recommendations";
 pub struct Config {
     pub server: ServerConfig,
     pub database: DbConfig,
+    pub tiers: TierSettings,
+    pub auth: AuthConfig,
+}
+
+/// How the tiers answer, beyond what the database holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TierSettings {
+    /// The last resort, in order, and the answer while the database is away.
+    pub static_products: Vec<Uuid>,
+    pub popularity_half_life: HalfLife,
 }
 
 impl Config {
@@ -17,6 +30,77 @@ impl Config {
         Ok(Self {
             server: ServerConfig::from_env(env, 8084)?,
             database: DbConfig::from_env(env, SCHEMA)?,
+            tiers: TierSettings::from_env(env)?,
+            auth: AuthConfig::from_env(env)?,
         })
+    }
+}
+
+impl TierSettings {
+    /// `STATIC_RECOMMENDATIONS` (comma-separated product ids, default none) and
+    /// `POPULARITY_HALF_LIFE_HOURS` (default 72).
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let mut static_products = Vec::new();
+        for item in env.list("STATIC_RECOMMENDATIONS", &[]) {
+            let id = item
+                .parse()
+                .map_err(|error: uuid::Error| ConfigError::Invalid {
+                    name: "STATIC_RECOMMENDATIONS".to_owned(),
+                    value: item.clone(),
+                    reason: error.to_string(),
+                })?;
+            if !static_products.contains(&id) {
+                static_products.push(id);
+            }
+        }
+        let hours = env.parse("POPULARITY_HALF_LIFE_HOURS", HalfLife::DEFAULT.hours())?;
+        let popularity_half_life =
+            HalfLife::from_hours(hours).ok_or_else(|| ConfigError::Invalid {
+                name: "POPULARITY_HALF_LIFE_HOURS".to_owned(),
+                value: hours.to_string(),
+                reason: "must be a positive number of hours".to_owned(),
+            })?;
+        Ok(Self {
+            static_products,
+            popularity_half_life,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_static_list_and_the_half_life() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let env = Env::from_pairs([
+            ("STATIC_RECOMMENDATIONS", format!("{a}, {b},{a}")),
+            ("POPULARITY_HALF_LIFE_HOURS", "24".to_owned()),
+        ]);
+        let settings = TierSettings::from_env(&env).unwrap();
+        assert_eq!(settings.static_products, [a, b], "in order, once each");
+        assert_eq!(settings.popularity_half_life.hours(), 24.0);
+
+        let defaults = TierSettings::from_env(&Env::from_pairs::<&str, &str>([])).unwrap();
+        assert_eq!(defaults, TierSettings::default());
+        assert_eq!(defaults.popularity_half_life.hours(), 72.0);
+    }
+
+    #[test]
+    fn names_the_invalid_variable() {
+        let invalid = |name, value| {
+            TierSettings::from_env(&Env::from_pairs([(name, value)]))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(invalid("STATIC_RECOMMENDATIONS", "nope").starts_with("STATIC_RECOMMENDATIONS="));
+        assert!(
+            invalid("POPULARITY_HALF_LIFE_HOURS", "0").starts_with("POPULARITY_HALF_LIFE_HOURS=")
+        );
+        assert!(
+            invalid("POPULARITY_HALF_LIFE_HOURS", "soon")
+                .starts_with("POPULARITY_HALF_LIFE_HOURS=")
+        );
     }
 }

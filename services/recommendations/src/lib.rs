@@ -1,10 +1,13 @@
 //! Harbor Shop's recommendations service.
 //!
 //! `config` reads the environment, `app` assembles the router and its state, `routes`
-//! holds the HTTP handlers, `domain` the rules, and `db` the queries and migrations.
+//! holds the HTTP handlers, `recommender` tries the tiers in turn, `domain` holds the
+//! rules, `db` the queries and migrations, and `error` the one mapping to problem+json.
 
 pub mod app;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod error;
+pub mod recommender;
 pub mod routes;

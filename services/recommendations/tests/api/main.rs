@@ -1,4 +1,10 @@
 //! Integration tests: the recommendations service on a random port against a fresh database.
 
+mod auth;
+mod decay;
+mod degraded;
 mod helpers;
+mod signals;
 mod standard;
+mod tiers;
+mod validation;

@@ -1,0 +1,126 @@
+//! Writes: what the events of other services teach. Consumers call these.
+//!
+//! Events arrive at least once and not always in order. Product events carry their time
+//! and an older one never overrides a newer one; a purchase is counted each time it is
+//! recorded, so a consumer should record the event's id in the same transaction (pass
+//! it as `db`) to skip redeliveries.
+
+use crate::domain::{Basket, HalfLife, OrderLine};
+use sqlx::{Acquire, PgExecutor, Postgres};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Records a confirmed order of `user_id` made `at`: the user's history, every pair of
+/// its products (both ways), and each product's popularity, all in one transaction (a
+/// savepoint when `db` is already a transaction).
+pub async fn record_purchase<'c>(
+    db: impl Acquire<'c, Database = Postgres>,
+    user_id: Uuid,
+    lines: &[OrderLine],
+    at: OffsetDateTime,
+    half_life: HalfLife,
+) -> Result<(), sqlx::Error> {
+    let basket = Basket::new(lines);
+    if basket.is_empty() {
+        return Ok(());
+    }
+    let product_ids = basket.product_ids();
+    let mut tx = db.begin().await?;
+
+    sqlx::query!(
+        r#"
+        INSERT INTO recommendations.user_purchases (user_id, product_id, quantity, last_purchased_at)
+        SELECT $1, line.product_id, line.quantity, $4
+        FROM UNNEST($2::uuid[], $3::bigint[]) AS line (product_id, quantity)
+        ON CONFLICT (user_id, product_id) DO UPDATE
+        SET quantity = user_purchases.quantity + EXCLUDED.quantity,
+            last_purchased_at = GREATEST(user_purchases.last_purchased_at, EXCLUDED.last_purchased_at)
+        "#,
+        user_id,
+        &product_ids,
+        &basket.quantities(),
+        at,
+    )
+    .execute(&mut *tx)
+    .await?;
+
+    sqlx::query!(
+        r#"
+        INSERT INTO recommendations.co_purchases (product_id, other_product_id, times)
+        SELECT one, other, 1
+        FROM UNNEST($1::uuid[]) AS one CROSS JOIN UNNEST($1::uuid[]) AS other
+        WHERE one <> other
+        ORDER BY one, other
+        ON CONFLICT (product_id, other_product_id) DO UPDATE
+        SET times = co_purchases.times + 1
+        "#,
+        &product_ids,
+    )
+    .execute(&mut *tx)
+    .await?;
+
+    // Both the stored score and this order's 1 are decayed to the later of their two
+    // times, so an order recorded late adds what it would have added on time.
+    sqlx::query!(
+        r#"
+        INSERT INTO recommendations.popularity AS p (product_id, score, updated_at)
+        SELECT product_id, 1, $2 FROM UNNEST($1::uuid[]) AS product_id
+        ON CONFLICT (product_id) DO UPDATE
+        SET score = recommendations.decayed(p.score, p.updated_at, GREATEST(p.updated_at, EXCLUDED.updated_at), $3)
+                  + recommendations.decayed(EXCLUDED.score, EXCLUDED.updated_at, GREATEST(p.updated_at, EXCLUDED.updated_at), $3),
+            updated_at = GREATEST(p.updated_at, EXCLUDED.updated_at)
+        "#,
+        &product_ids,
+        at,
+        half_life.hours(),
+    )
+    .execute(&mut *tx)
+    .await?;
+
+    tx.commit().await
+}
+
+/// The catalog created or changed `product_id` at `at`: it may be recommended (again).
+pub async fn upsert_product(
+    db: impl PgExecutor<'_>,
+    product_id: Uuid,
+    at: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"
+        INSERT INTO recommendations.known_products AS k (product_id, deleted, updated_at)
+        VALUES ($1, false, $2)
+        ON CONFLICT (product_id) DO UPDATE
+        SET deleted = false, updated_at = EXCLUDED.updated_at
+        WHERE k.updated_at < EXCLUDED.updated_at
+        "#,
+        product_id,
+        at,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The catalog deleted `product_id` at `at`: it is never recommended again, unless a later
+/// upsert brings it back. A deletion wins over an upsert of the same instant.
+pub async fn mark_product_deleted(
+    db: impl PgExecutor<'_>,
+    product_id: Uuid,
+    at: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"
+        INSERT INTO recommendations.known_products AS k (product_id, deleted, updated_at)
+        VALUES ($1, true, $2)
+        ON CONFLICT (product_id) DO UPDATE
+        SET deleted = true, updated_at = EXCLUDED.updated_at
+        WHERE k.updated_at <= EXCLUDED.updated_at
+        "#,
+        product_id,
+        at,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! `GET /v1/recommendations`
+
+use crate::domain::{Limit, RecommendationRequest, Recommendations};
+use crate::error::Error;
+use crate::recommender::Recommender;
+use axum::extract::State;
+use serde::Deserialize;
+use shop_auth::OptionalAuth;
+use shop_server::{Json, Problem, Query};
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+/// Who is asking and about what; every parameter is optional.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RecommendationParams {
+    /// Personalize for this user, from their purchases. Needs their bearer token (or an
+    /// admin's).
+    user_id: Option<Uuid>,
+    /// The product being looked at: recommend what is bought with it, never itself.
+    product_id: Option<Uuid>,
+    /// How many products, at most.
+    #[param(minimum = 1, maximum = 50, default = 10)]
+    limit: Option<u32>,
+}
+
+impl RecommendationParams {
+    fn validate(self) -> Result<RecommendationRequest, Error> {
+        Ok(RecommendationRequest {
+            user_id: self.user_id,
+            product_id: self.product_id,
+            limit: self.limit.map_or(Ok(Limit::DEFAULT), Limit::new)?,
+        })
+    }
+}
+
+/// Products to recommend, best first.
+///
+/// Tiers are tried in order: `personalized` (with `user_id`), `co-purchase` (with
+/// `product_id`), `popular`, then the configured `static` list; the first with any product
+/// answers, and `source` names it. Deleted products and `product_id` are never
+/// recommended. When the service cannot reach its database it answers the static list
+/// rather than an error.
+#[utoipa::path(
+    get,
+    path = "/v1/recommendations",
+    tag = "recommendations",
+    params(RecommendationParams),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "Recommendations from the first tier that has any", body = Recommendations),
+        (status = 401, description = "`user_id` without a token, or an invalid token", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 403, description = "The token belongs to another user and is not an admin's", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 422, description = "An invalid parameter, named in `errors`", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 503, description = "A token was sent, but the keys to check it cannot be fetched",
+            body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn recommend(
+    State(recommender): State<Recommender>,
+    OptionalAuth(caller): OptionalAuth,
+    Query(params): Query<RecommendationParams>,
+) -> Result<Json<Recommendations>, Error> {
+    let request = params.validate()?;
+    request.authorize(caller.as_ref())?;
+    Ok(Json(recommender.recommend(&request).await))
+}
