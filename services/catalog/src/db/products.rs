@@ -1,0 +1,209 @@
+//! Queries on `catalog.products`.
+
+use super::{categories, violated_constraint};
+use crate::domain::product::{Category, Product, ProductDraft};
+use crate::error::Error;
+use shop_api::{Money, PageQuery};
+use sqlx::{PgExecutor, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Which products to list. Every part is optional; together they narrow the list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Full-text search (web search syntax: `"cold brew" -decaf`), ranked by relevance.
+    pub search: Option<String>,
+    pub category_slug: Option<String>,
+    pub ids: Option<Vec<Uuid>>,
+}
+
+/// A product joined with its category, as the queries return it.
+struct ProductRow {
+    id: Uuid,
+    sku: String,
+    name: String,
+    description: String,
+    category_id: Uuid,
+    category_slug: String,
+    category_name: String,
+    price_amount_minor: i64,
+    currency: String,
+    stock: i32,
+    image_url: Option<String>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl From<ProductRow> for Product {
+    fn from(row: ProductRow) -> Self {
+        Self {
+            id: row.id,
+            sku: row.sku,
+            name: row.name,
+            description: row.description,
+            category: Category {
+                id: row.category_id,
+                slug: row.category_slug,
+                name: row.category_name,
+            },
+            price: Money::new(row.price_amount_minor, &row.currency),
+            stock: row.stock,
+            image_url: row.image_url,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// One page of the products matching `filter`, and how many match in all. With a search
+/// the best matches come first; otherwise (and among equal matches) products go by name.
+pub async fn list(
+    pool: &PgPool,
+    filter: &Filter,
+    page: PageQuery,
+) -> Result<(Vec<Product>, i64), sqlx::Error> {
+    // Without a search the rank is NULL for every row, so the name alone decides the order.
+    let rows = sqlx::query_as!(
+        ProductRow,
+        r#"
+        SELECT p.id, p.sku, p.name, p.description,
+               c.id AS category_id, c.slug AS category_slug, c.name AS category_name,
+               p.price_amount_minor, p.currency, p.stock, p.image_url, p.created_at, p.updated_at
+        FROM catalog.products p
+        JOIN catalog.categories c ON c.id = p.category_id
+        CROSS JOIN websearch_to_tsquery('english', $1::text) AS query
+        WHERE ($1::text IS NULL OR p.search @@ query)
+          AND ($2::text IS NULL OR c.slug = $2)
+          AND ($3::uuid[] IS NULL OR p.id = ANY($3))
+        ORDER BY ts_rank(p.search, query) DESC, p.name, p.id
+        LIMIT $4 OFFSET $5
+        "#,
+        filter.search.as_deref(),
+        filter.category_slug.as_deref(),
+        filter.ids.as_deref(),
+        page.limit(),
+        page.offset(),
+    )
+    .fetch_all(pool)
+    .await?;
+    let total = sqlx::query_scalar!(
+        r#"
+        SELECT count(*) AS "total!"
+        FROM catalog.products p
+        JOIN catalog.categories c ON c.id = p.category_id
+        WHERE ($1::text IS NULL OR p.search @@ websearch_to_tsquery('english', $1))
+          AND ($2::text IS NULL OR c.slug = $2)
+          AND ($3::uuid[] IS NULL OR p.id = ANY($3))
+        "#,
+        filter.search.as_deref(),
+        filter.category_slug.as_deref(),
+        filter.ids.as_deref(),
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((rows.into_iter().map(Product::from).collect(), total))
+}
+
+pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Product>, sqlx::Error> {
+    let row = sqlx::query_as!(
+        ProductRow,
+        r#"
+        SELECT p.id, p.sku, p.name, p.description,
+               c.id AS category_id, c.slug AS category_slug, c.name AS category_name,
+               p.price_amount_minor, p.currency, p.stock, p.image_url, p.created_at, p.updated_at
+        FROM catalog.products p
+        JOIN catalog.categories c ON c.id = p.category_id
+        WHERE p.id = $1
+        "#,
+        id,
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(Product::from))
+}
+
+/// Adds a product; `draft` must be valid.
+pub async fn insert(pool: &PgPool, id: Uuid, draft: &ProductDraft) -> Result<Product, Error> {
+    let mut tx = pool.begin().await?;
+    let category_id = category_id(&mut *tx, &draft.category_slug).await?;
+    sqlx::query!(
+        r#"
+        INSERT INTO catalog.products
+            (id, sku, name, description, category_id, price_amount_minor, currency, stock, image_url)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        "#,
+        id,
+        draft.sku,
+        draft.name,
+        draft.description,
+        category_id,
+        draft.price.amount_minor,
+        draft.price.currency,
+        draft.stock,
+        draft.image_url,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(|error| sku_taken(error, &draft.sku))?;
+    let product = find(&mut *tx, id)
+        .await?
+        .ok_or(Error::ProductNotFound(id))?;
+    tx.commit().await?;
+    Ok(product)
+}
+
+/// Replaces every field an admin sets; `draft` must be valid.
+pub async fn replace(pool: &PgPool, id: Uuid, draft: &ProductDraft) -> Result<Product, Error> {
+    let mut tx = pool.begin().await?;
+    let category_id = category_id(&mut *tx, &draft.category_slug).await?;
+    let updated = sqlx::query!(
+        r#"
+        UPDATE catalog.products
+        SET sku = $2, name = $3, description = $4, category_id = $5, price_amount_minor = $6,
+            currency = $7, stock = $8, image_url = $9, updated_at = now()
+        WHERE id = $1
+        "#,
+        id,
+        draft.sku,
+        draft.name,
+        draft.description,
+        category_id,
+        draft.price.amount_minor,
+        draft.price.currency,
+        draft.stock,
+        draft.image_url,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(|error| sku_taken(error, &draft.sku))?;
+    if updated.rows_affected() == 0 {
+        return Err(Error::ProductNotFound(id));
+    }
+    let product = find(&mut *tx, id)
+        .await?
+        .ok_or(Error::ProductNotFound(id))?;
+    tx.commit().await?;
+    Ok(product)
+}
+
+/// Removes a product; false when there was none.
+pub async fn delete(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query!("DELETE FROM catalog.products WHERE id = $1", id)
+        .execute(pool)
+        .await?;
+    Ok(deleted.rows_affected() > 0)
+}
+
+async fn category_id(db: impl PgExecutor<'_>, slug: &str) -> Result<Uuid, Error> {
+    categories::id_by_slug(db, slug)
+        .await?
+        .ok_or_else(|| Error::UnknownCategory(slug.to_owned()))
+}
+
+fn sku_taken(error: sqlx::Error, sku: &str) -> Error {
+    if violated_constraint(&error) == Some("products_sku_key") {
+        Error::SkuTaken(sku.to_owned())
+    } else {
+        Error::Database(error)
+    }
+}

@@ -1,0 +1,229 @@
+//! Stock reservations: the catalog's side of the checkout saga, in single transactions.
+//!
+//! Callable from an HTTP handler today and from an event consumer later: both need the same
+//! guarantees, which live here and in the schema.
+//!
+//! - **All or nothing.** The products of a reservation are locked, checked, and only then
+//!   decremented, in one transaction.
+//! - **No deadlocks.** Every transaction locks products in id order, so two orders sharing
+//!   products queue behind each other instead of waiting on each other.
+//! - **Never negative.** The decrement is conditional (`stock >= quantity`) and the schema's
+//!   `CHECK (stock >= 0)` stops anything that slips past.
+//! - **Once per order.** The order's row in `stock_reservations` is written first: a repeated
+//!   request waits for the first to finish, then finds its outcome and returns it unchanged.
+
+use crate::domain::InvalidField;
+use crate::domain::stock::{Outcome, Release, ReservationLine, Status};
+use crate::error::Error;
+use sqlx::{PgConnection, PgPool};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Takes stock for every line of `order_id`, or for none (a rejection), and records which.
+/// An order reserved before gets its recorded outcome back, and stock is not touched.
+///
+/// `lines` must be valid (see `ReservationRequest::validate`). An unknown product is an
+/// [`Error::Invalid`] naming its line, and nothing is recorded.
+pub async fn reserve(
+    pool: &PgPool,
+    order_id: Uuid,
+    lines: &[ReservationLine],
+) -> Result<Outcome, Error> {
+    let mut tx = pool.begin().await?;
+    // Claims the order. A concurrent request for the same order waits here until this
+    // transaction ends, then inserts nothing and reads the outcome below.
+    let claimed = sqlx::query!(
+        r#"
+        INSERT INTO catalog.stock_reservations (order_id, status)
+        VALUES ($1, 'reserved')
+        ON CONFLICT (order_id) DO NOTHING
+        "#,
+        order_id,
+    )
+    .execute(&mut *tx)
+    .await?;
+    if claimed.rows_affected() == 0 {
+        return recorded_outcome(&mut tx, order_id).await;
+    }
+
+    let available = lock_stock(&mut tx, lines).await?;
+    let unknown: Vec<_> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| !available.contains_key(&line.product_id))
+        .map(|(i, _)| InvalidField::new(format!("items[{i}].product_id"), "no such product"))
+        .collect();
+    if !unknown.is_empty() {
+        // Dropping the transaction rolls back the claim: nothing is recorded.
+        return Err(Error::Invalid(unknown));
+    }
+    let short_product_ids: Vec<Uuid> = lines
+        .iter()
+        .filter(|line| {
+            available
+                .get(&line.product_id)
+                .is_some_and(|&stock| stock < line.quantity)
+        })
+        .map(|line| line.product_id)
+        .collect();
+
+    let (product_ids, quantities): (Vec<Uuid>, Vec<i32>) = lines
+        .iter()
+        .map(|line| (line.product_id, line.quantity))
+        .unzip();
+    let outcome = if short_product_ids.is_empty() {
+        let taken = sqlx::query!(
+            r#"
+            UPDATE catalog.products p
+            SET stock = p.stock - line.quantity, updated_at = now()
+            FROM UNNEST($1::uuid[], $2::int4[]) AS line (product_id, quantity)
+            WHERE p.id = line.product_id AND p.stock >= line.quantity
+            "#,
+            &product_ids,
+            &quantities,
+        )
+        .execute(&mut *tx)
+        .await?;
+        // The rows are locked and were checked: a mismatch is a bug, never a sale.
+        if taken.rows_affected() != lines.len() as u64 {
+            return Err(Error::Internal(format!(
+                "order {order_id}: {} of {} locked lines were decremented",
+                taken.rows_affected(),
+                lines.len()
+            )));
+        }
+        Outcome::Reserved
+    } else {
+        sqlx::query!(
+            r#"
+            UPDATE catalog.stock_reservations
+            SET status = 'rejected', short_product_ids = $2, updated_at = now()
+            WHERE order_id = $1
+            "#,
+            order_id,
+            &short_product_ids,
+        )
+        .execute(&mut *tx)
+        .await?;
+        Outcome::Rejected { short_product_ids }
+    };
+
+    sqlx::query!(
+        r#"
+        INSERT INTO catalog.stock_reservation_lines (order_id, product_id, quantity)
+        SELECT $1, line.product_id, line.quantity
+        FROM UNNEST($2::uuid[], $3::int4[]) AS line (product_id, quantity)
+        "#,
+        order_id,
+        &product_ids,
+        &quantities,
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Puts the stock held for `order_id` back, once: a second release returns nothing more.
+///
+/// Releasing an order that never reserved records it as released, so that a reservation
+/// arriving late (a retry overtaken by its own compensation) cannot take stock any more.
+pub async fn release(pool: &PgPool, order_id: Uuid) -> Result<Release, Error> {
+    let mut tx = pool.begin().await?;
+    let tombstone = sqlx::query!(
+        r#"
+        INSERT INTO catalog.stock_reservations (order_id, status)
+        VALUES ($1, 'released')
+        ON CONFLICT (order_id) DO NOTHING
+        "#,
+        order_id,
+    )
+    .execute(&mut *tx)
+    .await?;
+    if tombstone.rows_affected() == 1 {
+        tx.commit().await?;
+        return Ok(Release::NothingHeld);
+    }
+
+    // Only a reserved reservation holds stock. A concurrent release waits on this row and
+    // then finds it released.
+    let released = sqlx::query!(
+        r#"
+        UPDATE catalog.stock_reservations
+        SET status = 'released', updated_at = now()
+        WHERE order_id = $1 AND status = 'reserved'
+        "#,
+        order_id,
+    )
+    .execute(&mut *tx)
+    .await?;
+    if released.rows_affected() == 0 {
+        return Ok(Release::NothingHeld);
+    }
+
+    // Lock in id order, like `reserve`, before giving the stock back.
+    sqlx::query!(
+        r#"
+        SELECT p.id
+        FROM catalog.products p
+        JOIN catalog.stock_reservation_lines line ON line.product_id = p.id
+        WHERE line.order_id = $1
+        ORDER BY p.id
+        FOR UPDATE OF p
+        "#,
+        order_id,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    // A product deleted meanwhile has no shelf to return to: its line is skipped.
+    sqlx::query!(
+        r#"
+        UPDATE catalog.products p
+        SET stock = p.stock + line.quantity, updated_at = now()
+        FROM catalog.stock_reservation_lines line
+        WHERE line.order_id = $1 AND line.product_id = p.id
+        "#,
+        order_id,
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Release::Returned)
+}
+
+/// Locks the products of `lines` in id order and returns their stock. Unknown products are
+/// missing from the map.
+async fn lock_stock(
+    tx: &mut PgConnection,
+    lines: &[ReservationLine],
+) -> Result<HashMap<Uuid, i32>, sqlx::Error> {
+    let ids: Vec<Uuid> = lines.iter().map(|line| line.product_id).collect();
+    let rows = sqlx::query!(
+        "SELECT id, stock FROM catalog.products WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        &ids,
+    )
+    .fetch_all(tx)
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.id, row.stock)).collect())
+}
+
+async fn recorded_outcome(tx: &mut PgConnection, order_id: Uuid) -> Result<Outcome, Error> {
+    let row = sqlx::query!(
+        "SELECT status, short_product_ids FROM catalog.stock_reservations WHERE order_id = $1",
+        order_id,
+    )
+    .fetch_one(tx)
+    .await?;
+    match Status::parse(&row.status) {
+        Some(Status::Reserved) => Ok(Outcome::Reserved),
+        Some(Status::Rejected) => Ok(Outcome::Rejected {
+            short_product_ids: row.short_product_ids,
+        }),
+        Some(Status::Released) => Ok(Outcome::Released),
+        // The column's CHECK constraint allows nothing else.
+        None => Err(Error::Internal(format!(
+            "order {order_id} has the unknown reservation status {:?}",
+            row.status
+        ))),
+    }
+}
