@@ -1,8 +1,9 @@
 //! `/internal/v1/stock/reservations`: holding and releasing stock for checkout.
 //!
-//! Called by the orders service only: the storefront does not expose `/internal`, and the
-//! network policy lets only orders reach it. Orders forwards its caller's token, so any
-//! valid token is accepted.
+//! Called by the orders service only. `/internal` is never public: the storefront does not
+//! proxy it, and the network policy lets only the storefront and orders reach catalog at
+//! all (it filters ports, not paths). Orders forwards its caller's token, so any valid
+//! token is accepted.
 
 use crate::app::AppState;
 use crate::db;
@@ -31,8 +32,8 @@ pub enum ReservationStatus {
 
 /// Holds stock for every line of an order, or for none.
 ///
-/// Internal: not exposed by the storefront; the network policy lets only the orders
-/// service reach it. Idempotent per `order_id`: a repeated call returns the recorded
+/// Internal, for the orders service: the storefront does not expose `/internal`, and the
+/// network policy lets only the storefront and orders reach catalog. Idempotent per `order_id`: a repeated call returns the recorded
 /// outcome (the same 200 or 409) without touching stock again.
 #[utoipa::path(
     post,
@@ -73,8 +74,8 @@ pub async fn reserve_stock(
 
 /// Returns an order's reserved stock, once.
 ///
-/// Internal: not exposed by the storefront; the network policy lets only the orders
-/// service reach it. Idempotent: releasing again, or releasing a rejected reservation,
+/// Internal, for the orders service: the storefront does not expose `/internal`, and the
+/// network policy lets only the storefront and orders reach catalog. Idempotent: releasing again, or releasing a rejected reservation,
 /// returns nothing more. Releasing an order that never reserved records it as released,
 /// so a reservation arriving after its own compensation cannot take stock.
 #[utoipa::path(
