@@ -93,6 +93,39 @@ impl ServiceClient {
 
     /// Sends a request, propagating context, and fails on any non-2xx status.
     pub async fn send(&self, request: RequestBuilder) -> Result<Response, CallError> {
+        let response = self.exchange(request).await?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let body = response.text().await.unwrap_or_default();
+        Err(CallError::Status {
+            service: self.service,
+            status,
+            body,
+        })
+    }
+
+    /// Sends a request, propagating context, and returns the answer whatever its status,
+    /// body included: for a caller that passes another service's answers on unchanged.
+    /// Only a missing answer (unreachable, timed out, cut off mid-body) is an error.
+    pub async fn send_raw(&self, request: RequestBuilder) -> Result<RawResponse, CallError> {
+        let response = self.exchange(request).await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|source| transport_error(self.service, source))?;
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// One call in its client span. Any status is an answer here.
+    async fn exchange(&self, request: RequestBuilder) -> Result<Response, CallError> {
         let service = self.service;
         let mut request = request
             .build()
@@ -123,27 +156,14 @@ impl ServiceClient {
                 Ok(response) => {
                     let status = response.status();
                     span.record("http.response.status_code", status.as_u16());
-                    if status.is_success() {
-                        Ok(response)
-                    } else {
-                        if status.is_server_error() {
-                            span.record("otel.status_code", "ERROR");
-                        }
-                        let body = response.text().await.unwrap_or_default();
-                        Err(CallError::Status {
-                            service,
-                            status,
-                            body,
-                        })
+                    if status.is_server_error() {
+                        span.record("otel.status_code", "ERROR");
                     }
+                    Ok(response)
                 }
                 Err(source) => {
                     span.record("otel.status_code", "ERROR");
-                    if source.is_timeout() {
-                        Err(CallError::Timeout { service })
-                    } else {
-                        Err(CallError::Unreachable { service, source })
-                    }
+                    Err(transport_error(service, source))
                 }
             }
         }
@@ -158,6 +178,23 @@ impl ServiceClient {
             service: self.service,
             source,
         })
+    }
+}
+
+/// Another service's answer, as it was: see [`ServiceClient::send_raw`].
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: http::StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+/// A call that got no (complete) answer.
+fn transport_error(service: &'static str, source: reqwest::Error) -> CallError {
+    if source.is_timeout() {
+        CallError::Timeout { service }
+    } else {
+        CallError::Unreachable { service, source }
     }
 }
 
@@ -204,6 +241,44 @@ mod tests {
         assert!(matches!(
             closed.get_json::<serde_json::Value>("/").await,
             Err(CallError::Unreachable { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn send_raw_returns_any_answer_as_it_was() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let refuse = || async {
+            (
+                http::StatusCode::CONFLICT,
+                [(http::header::CONTENT_TYPE, "application/problem+json")],
+                r#"{"type":"/problems/conflict"}"#,
+            )
+        };
+        let app = Router::new().route("/refuse", get(refuse));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let client = ServiceClient::new("raw", &format!("http://{addr}"), Duration::from_secs(2));
+        let answer = client
+            .send_raw(client.request(Method::GET, "/refuse"))
+            .await
+            .expect("an answer, even a 409");
+        assert_eq!(answer.status, http::StatusCode::CONFLICT);
+        assert_eq!(
+            answer.headers[http::header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        assert_eq!(&answer.body[..], br#"{"type":"/problems/conflict"}"#);
+
+        let closed = ServiceClient::new("closed", "http://127.0.0.1:9", Duration::from_secs(1));
+        assert!(matches!(
+            closed.send_raw(closed.request(Method::GET, "/")).await,
+            Err(CallError::Unreachable {
+                service: "closed",
+                ..
+            })
         ));
     }
 }
