@@ -140,6 +140,15 @@ async fn test() -> anyhow::Result<()> {
         workspace::cargo(&["test", "--workspace", "--no-fail-fast"])?;
     }
 
+    progress::step("deploy files: compose, Kubernetes manifests, Dockerfile, env drift");
+    workspace::run({
+        let mut validate = Command::new("bash");
+        validate
+            .arg(workspace::root().join("deploy/validate.sh"))
+            .current_dir(workspace::root());
+        validate
+    })?;
+
     progress::step("load test: browsing the catalog");
     services::build()?;
     // A database of its own, so the run neither depends on nor disturbs the demo's `shop`.
