@@ -24,7 +24,7 @@ mod signing;
 pub mod testing;
 mod verifier;
 
-pub use claims::{AUDIENCE, Claims, ISSUER, Role};
+pub use claims::{AUDIENCE, Claims, ISSUER, Role, UnknownRole};
 pub use config::AuthConfig;
 pub use error::AuthError;
 pub use extract::{AdminOnly, Authenticated, OptionalAuth};

@@ -1,9 +1,13 @@
 //! The users service's router and shared state.
 
 use crate::config::Config;
-use crate::{db, routes};
+use crate::tokens::TokenIssuer;
+use crate::{bootstrap, db, routes};
+use axum::extract::FromRef;
+use shop_auth::Verifier;
 use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
 use sqlx::PgPool;
+use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: ServiceInfo = ServiceInfo {
@@ -12,9 +16,13 @@ pub const SERVICE: ServiceInfo = ServiceInfo {
 };
 
 /// What every handler can reach.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRef)]
 pub struct AppState {
     pub db: PgPool,
+    /// Signs access tokens and publishes their keys.
+    pub tokens: Arc<TokenIssuer>,
+    /// Checks this service's own tokens, for `/v1/users/me`.
+    pub verifier: Verifier,
 }
 
 /// The service's contract: every route here appears in `/openapi.json`.
@@ -27,12 +35,19 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     shop_server::openapi_document(SERVICE, api())
 }
 
-/// Connects to the database, applies migrations and binds the listener.
+/// Connects to the database, applies migrations, loads the signing key, makes sure the
+/// admin account exists, and binds the listener.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
+    let tokens = TokenIssuer::load(&config.tokens, &pool).await?;
+    bootstrap::ensure_admin(&pool, &config.admin).await?;
     let readiness =
         Readiness::default().with_check("database", shop_db::readiness_check(pool.clone()));
-    let state = AppState { db: pool };
+    let state = AppState {
+        db: pool,
+        verifier: tokens.verifier(),
+        tokens: Arc::new(tokens),
+    };
     let app = ServiceBuilder::new(SERVICE)
         .settings(config.server.http)
         .api(api().with_state(state))

@@ -2,6 +2,7 @@
 
 use shop_db::DbConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
+use std::time::Duration;
 
 /// The schema (and, prefixed with `shop_`, the database role) this service owns.
 pub const SCHEMA: &str = "users";
@@ -10,6 +11,26 @@ pub const SCHEMA: &str = "users";
 pub struct Config {
     pub server: ServerConfig,
     pub database: DbConfig,
+    pub tokens: TokenConfig,
+    pub admin: AdminConfig,
+}
+
+/// How access tokens are signed.
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    /// The Ed25519 signing key (PKCS#8 PEM). Without one, the service generates a key once
+    /// and keeps it in its schema, so that restarts and replicas agree.
+    pub private_key_pem: Option<Secret>,
+    /// How long a token stays valid.
+    pub ttl: Duration,
+}
+
+/// The administrator account created (or updated) at start-up.
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    pub email: String,
+    /// Without a password no admin is created.
+    pub password: Option<Secret>,
 }
 
 impl Config {
@@ -17,6 +38,45 @@ impl Config {
         Ok(Self {
             server: ServerConfig::from_env(env, 8081)?,
             database: DbConfig::from_env(env, SCHEMA)?,
+            tokens: TokenConfig {
+                private_key_pem: env.get("JWT_PRIVATE_KEY_PEM").map(Secret),
+                ttl: Duration::from_secs(env.parse("JWT_TTL_SECONDS", 3600u64)?),
+            },
+            admin: AdminConfig {
+                email: env.string("ADMIN_EMAIL", "admin@harbor.shop"),
+                password: env.get("ADMIN_PASSWORD").map(Secret),
+            },
         })
+    }
+}
+
+/// A value that must not end up in logs: `Debug` shows only that it is set.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let env = Env::from_pairs([("ADMIN_PASSWORD", "correct horse battery")]);
+        let config = Config::from_env(&env).expect("config");
+        assert!(!format!("{config:?}").contains("horse"));
+        assert_eq!(config.admin.email, "admin@harbor.shop");
+        assert_eq!(config.tokens.ttl, Duration::from_secs(3600));
+        assert!(config.tokens.private_key_pem.is_none());
     }
 }

@@ -1,10 +1,15 @@
-//! Harbor Shop's users service.
+//! Harbor Shop's users service: accounts, sign-in, and the access tokens every other
+//! service trusts.
 //!
 //! `config` reads the environment, `app` assembles the router and its state, `routes`
-//! holds the HTTP handlers, `domain` the rules, and `db` the queries and migrations.
+//! holds the HTTP handlers, `domain` the rules, `db` the queries and migrations, `tokens`
+//! the signing key, and `bootstrap` the administrator account created at start-up.
 
 pub mod app;
+pub mod bootstrap;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod error;
 pub mod routes;
+pub mod tokens;

@@ -1,8 +1,20 @@
-//! HTTP handlers of the users service.
+//! HTTP handlers of the users service, one module per resource.
+
+mod jwks;
+mod sessions;
+mod users;
 
 use crate::app::AppState;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let mut router = OpenApiRouter::new()
+        .routes(routes!(users::register))
+        .routes(routes!(users::me))
+        .routes(routes!(users::get_user))
+        .routes(routes!(sessions::sign_in))
+        .routes(routes!(jwks::jwks));
+    shop_auth::openapi::add_bearer_scheme(router.get_openapi_mut());
+    router
 }

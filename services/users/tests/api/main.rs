@@ -1,4 +1,9 @@
 //! Integration tests: the users service on a random port against a fresh database.
 
+mod admin;
 mod helpers;
+mod keys;
+mod me;
+mod registration;
+mod sessions;
 mod standard;

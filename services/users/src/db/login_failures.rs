@@ -1,0 +1,71 @@
+//! `users.login_failures`: failed sign-ins per account and per client address.
+//!
+//! Times come from the database's clock, the same for every instance.
+
+use crate::domain::throttle::AttemptKeys;
+use sqlx::PgPool;
+use std::time::Duration;
+
+/// How long until `keys` may try again, if any of them has `max_failures` failures in the
+/// current `window`.
+pub async fn lockout(
+    pool: &PgPool,
+    keys: &AttemptKeys,
+    max_failures: i32,
+    window: Duration,
+) -> Result<Option<Duration>, sqlx::Error> {
+    let (scopes, subjects): (Vec<_>, Vec<_>) = keys.pairs().into_iter().unzip();
+    let remaining = sqlx::query_scalar!(
+        r#"
+        SELECT extract(epoch FROM max(window_started_at) + make_interval(secs => $3) - now())::float8
+        FROM users.login_failures
+        WHERE (scope, subject) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+          AND failures >= $4
+          AND window_started_at > now() - make_interval(secs => $3)
+        "#,
+        &scopes as &[&str],
+        &subjects,
+        window.as_secs_f64(),
+        max_failures,
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(remaining.map(|secs| Duration::from_secs_f64(secs.max(0.0))))
+}
+
+/// Counts one failure for each of `keys`, starting a new window where the last one is over.
+pub async fn record(
+    pool: &PgPool,
+    keys: &AttemptKeys,
+    window: Duration,
+) -> Result<(), sqlx::Error> {
+    let (scopes, subjects): (Vec<_>, Vec<_>) = keys.pairs().into_iter().unzip();
+    sqlx::query!(
+        r#"
+        INSERT INTO users.login_failures AS f (scope, subject, failures, window_started_at)
+        SELECT scope, subject, 1, now() FROM unnest($1::text[], $2::text[]) AS k(scope, subject)
+        ON CONFLICT (scope, subject) DO UPDATE SET
+            failures = CASE WHEN f.window_started_at > now() - make_interval(secs => $3)
+                            THEN f.failures + 1 ELSE 1 END,
+            window_started_at = CASE WHEN f.window_started_at > now() - make_interval(secs => $3)
+                                     THEN f.window_started_at ELSE now() END
+        "#,
+        &scopes as &[&str],
+        &subjects,
+        window.as_secs_f64(),
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the failures of an account (after it signed in).
+pub async fn clear_account(pool: &PgPool, email_key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "DELETE FROM users.login_failures WHERE scope = 'email' AND subject = $1",
+        email_key,
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! The users service's errors, and their one mapping to problem+json.
+
+use crate::domain::InvalidField;
+use crate::domain::password::HashError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use shop_auth::KeyError;
+use shop_server::{FieldError, Problem};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the request has invalid fields")]
+    Invalid(Vec<InvalidField>),
+    #[error("the email address is already registered")]
+    EmailTaken,
+    /// A wrong password and an unknown address look the same to the client.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("too many failed sign-ins; retry in {0:?}")]
+    TooManyAttempts(Duration),
+    #[error("no such account")]
+    AccountNotFound,
+    #[error("only the account itself or an admin may see it")]
+    Forbidden,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Hashing(#[from] HashError),
+    #[error(transparent)]
+    Signing(#[from] KeyError),
+}
+
+impl From<Error> for Problem {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Invalid(fields) => Problem::validation(
+                fields
+                    .into_iter()
+                    .map(|InvalidField { field, message }| FieldError { field, message })
+                    .collect(),
+            ),
+            Error::EmailTaken => Problem::conflict(
+                "email-taken",
+                "an account with this email address already exists",
+            ),
+            Error::InvalidCredentials => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-credentials",
+                "Invalid email or password",
+            ),
+            // Rounded up: retrying a moment early would only be refused again.
+            Error::TooManyAttempts(wait) => {
+                Problem::too_many_requests(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+            }
+            Error::AccountNotFound => Problem::not_found("no such account"),
+            Error::Forbidden => Problem::forbidden(error.to_string()),
+            Error::Database(error) => database_problem(&error),
+            Error::Hashing(error) => Problem::internal(&error),
+            Error::Signing(error) => Problem::internal(&error),
+        }
+    }
+}
+
+/// An unreachable database is an outage (503, worth retrying), not a bug (500).
+fn database_problem(error: &sqlx::Error) -> Problem {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            tracing::warn!(%error, "database unavailable");
+            Problem::unavailable("the database is unavailable; try again shortly")
+        }
+        _ => Problem::internal(error),
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        Problem::from(self).into_response()
+    }
+}
+
+/// Turns the violation of a named constraint into a domain error.
+pub trait ResultExt<T> {
+    fn on_constraint(self, name: &str, error: impl FnOnce() -> Error) -> Result<T, Error>;
+}
+
+impl<T> ResultExt<T> for Result<T, sqlx::Error> {
+    fn on_constraint(self, name: &str, error: impl FnOnce() -> Error) -> Result<T, Error> {
+        self.map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.constraint() == Some(name) => error(),
+            _ => Error::Database(e),
+        })
+    }
+}

@@ -1,0 +1,153 @@
+use crate::helpers::{PASSWORD, invalid_fields, problem, spawn_app};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn registering_creates_a_customer_account() {
+    let app = spawn_app().await;
+
+    let response = app
+        .register(" ada@example.com ", "Ada Lovelace", PASSWORD)
+        .await;
+
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let user: Value = response.json().await.expect("user");
+    let id = user["id"].as_str().expect("id");
+    assert_eq!(location, format!("/v1/users/{id}"));
+    assert_eq!(id.parse::<uuid::Uuid>().expect("uuid").get_version_num(), 7);
+    assert_eq!(user["email"], "ada@example.com", "trimmed");
+    assert_eq!(user["name"], "Ada Lovelace");
+    assert_eq!(user["role"], "customer");
+    assert!(
+        time::OffsetDateTime::parse(
+            user["created_at"].as_str().expect("created_at"),
+            &time::format_description::well_known::Rfc3339
+        )
+        .is_ok(),
+        "{user}"
+    );
+    assert!(user.get("password").is_none() && user.get("password_hash").is_none());
+
+    // The Location is where the account can be read, by itself.
+    let token = app.token("ada@example.com", PASSWORD).await;
+    let fetched: Value = app
+        .get(&location, Some(&token))
+        .await
+        .json()
+        .await
+        .expect("user");
+    assert_eq!(fetched, user);
+}
+
+#[tokio::test]
+async fn an_email_address_registers_once_whatever_its_case() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.register("ada@example.com", "Ada", PASSWORD)
+            .await
+            .status(),
+        201
+    );
+
+    for taken in ["ada@example.com", "ADA@Example.com"] {
+        let (status, body) = problem(app.register(taken, "Someone else", PASSWORD).await).await;
+        assert_eq!(status, 409, "{taken}: {body}");
+        assert_eq!(body["type"], "/problems/email-taken");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_registrations_of_one_address_create_one_account() {
+    let app = spawn_app().await;
+    let attempts = ["race@example.com", "RACE@example.com", "Race@Example.com"]
+        .map(|email| app.register(email, "Racer", PASSWORD));
+    let statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        2,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_fields_are_each_named() {
+    let app = spawn_app().await;
+    let cases = [
+        (
+            json!({"email": "not-an-email", "name": "Ada", "password": PASSWORD}),
+            vec!["email"],
+        ),
+        (
+            json!({"email": "ada@example.com", "name": "  ", "password": PASSWORD}),
+            vec!["name"],
+        ),
+        (
+            json!({"email": "ada@example.com", "name": "x".repeat(101), "password": PASSWORD}),
+            vec!["name"],
+        ),
+        (
+            json!({"email": "ada@example.com", "name": "Ada", "password": "too-short"}),
+            vec!["password"],
+        ),
+        (
+            json!({"email": "nope", "name": "", "password": "short"}),
+            vec!["email", "name", "password"],
+        ),
+        (json!({"name": "Ada", "password": PASSWORD}), vec!["email"]),
+        (
+            json!({"email": "ada@example.com", "name": 42, "password": PASSWORD}),
+            vec!["name"],
+        ),
+    ];
+    for (body, fields) in cases {
+        let (status, problem) = problem(app.post_json("/v1/users", &body).await).await;
+        assert_eq!(status, 422, "{body}: {problem}");
+        assert_eq!(problem["type"], "/problems/validation");
+        assert_eq!(invalid_fields(&problem), fields, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_fields_are_rejected_so_nobody_registers_as_admin() {
+    let app = spawn_app().await;
+    let body = json!({
+        "email": "mallory@example.com", "name": "Mallory", "password": PASSWORD, "role": "admin"
+    });
+    let (status, problem) = problem(app.post_json("/v1/users", &body).await).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(invalid_fields(&problem), ["role"]);
+    // Nothing was created.
+    assert_eq!(
+        app.sign_in("mallory@example.com", PASSWORD).await.status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_a_bad_request() {
+    let app = spawn_app().await;
+    let response = app
+        .service
+        .http
+        .post(app.service.url("/v1/users"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("request");
+    let (status, problem) = problem(response).await;
+    assert_eq!(status, 400);
+    assert_eq!(problem["type"], "/problems/bad-request");
+}

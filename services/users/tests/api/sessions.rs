@@ -1,0 +1,163 @@
+use crate::helpers::{PASSWORD, problem, spawn_app};
+use serde_json::Value;
+use shop_auth::Role;
+
+#[tokio::test]
+async fn signing_in_returns_a_bearer_token_for_the_account() {
+    let app = spawn_app().await;
+    let (id, _) = app.customer("ada@example.com").await;
+
+    // The address matches whatever its case.
+    let response = app.sign_in("Ada@Example.com", PASSWORD).await;
+
+    assert_eq!(response.status(), 200);
+    let session: Value = response.json().await.expect("session");
+    assert_eq!(session["token_type"], "Bearer");
+    assert_eq!(session["expires_in"], 3600);
+    let token = session["access_token"].as_str().expect("access_token");
+    let claims = app.issuer.verifier().verify(token).await.expect("valid");
+    assert_eq!(claims.sub, id);
+    assert_eq!(claims.role, Role::Customer);
+    assert_eq!(claims.iss, shop_auth::ISSUER);
+    assert_eq!(claims.aud, shop_auth::AUDIENCE);
+    assert_eq!(claims.exp - claims.iat, 3600);
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_address_get_the_same_answer() {
+    let app = spawn_app().await;
+    app.customer("ada@example.com").await;
+
+    let (status, wrong_password) =
+        problem(app.sign_in("ada@example.com", "not the password").await).await;
+    assert_eq!(status, 401);
+    assert_eq!(wrong_password["type"], "/problems/invalid-credentials");
+
+    let (status, unknown_address) = problem(app.sign_in("bob@example.com", PASSWORD).await).await;
+    assert_eq!(status, 401);
+    let without_ids = |mut problem: Value| {
+        let object = problem.as_object_mut().expect("object");
+        object.remove("request_id");
+        object.remove("trace_id");
+        problem
+    };
+    assert_eq!(without_ids(wrong_password), without_ids(unknown_address));
+}
+
+#[tokio::test]
+async fn missing_and_unknown_fields_are_named() {
+    let app = spawn_app().await;
+    let cases = [
+        (serde_json::json!({"email": "ada@example.com"}), "password"),
+        (
+            serde_json::json!({"email": "a@b.co", "password": PASSWORD, "remember": true}),
+            "remember",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, problem) = problem(app.post_json("/v1/sessions", &body).await).await;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], field);
+    }
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_even_for_the_right_password() {
+    let app = spawn_app().await;
+    app.customer("ada@example.com").await;
+
+    // From five different addresses, so that only the account's count can trip.
+    for attempt in 1..=5 {
+        let ip = format!("198.51.100.{attempt}");
+        let response = app.sign_in_from(&ip, "ADA@example.com", "guess").await;
+        assert_eq!(response.status(), 401, "attempt {attempt}");
+    }
+
+    let response = app
+        .sign_in_from("198.51.100.6", "ada@example.com", PASSWORD)
+        .await;
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!(
+        (1..=900).contains(&retry_after),
+        "within the 15 minute window: {retry_after}"
+    );
+    let (_, body) = problem(response).await;
+    assert_eq!(body["type"], "/problems/too-many-requests");
+
+    // Other accounts are not affected.
+    app.customer("bob@example.com").await;
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_client_address_across_accounts() {
+    let app = spawn_app().await;
+    app.customer("ada@example.com").await;
+
+    for attempt in 1..=5 {
+        let email = format!("nobody{attempt}@example.com");
+        let response = app.sign_in_from("203.0.113.7", &email, PASSWORD).await;
+        assert_eq!(response.status(), 401, "attempt {attempt}");
+    }
+
+    let locked = app
+        .sign_in_from("203.0.113.7", "ada@example.com", PASSWORD)
+        .await;
+    assert_eq!(locked.status(), 429);
+    assert!(locked.headers().contains_key("retry-after"));
+
+    let elsewhere = app
+        .sign_in_from("203.0.113.8", "ada@example.com", PASSWORD)
+        .await;
+    assert_eq!(elsewhere.status(), 200, "another address may still sign in");
+}
+
+#[tokio::test]
+async fn without_a_forwarded_address_the_connection_is_counted() {
+    let app = spawn_app().await;
+    for attempt in 1..=5 {
+        let email = format!("nobody{attempt}@example.com");
+        assert_eq!(app.sign_in(&email, PASSWORD).await.status(), 401);
+    }
+    assert_eq!(
+        app.sign_in("someone@example.com", PASSWORD).await.status(),
+        429
+    );
+}
+
+#[tokio::test]
+async fn signing_in_clears_the_accounts_failures() {
+    let app = spawn_app().await;
+    app.customer("ada@example.com").await;
+    let mut ip = 0;
+    let mut fail_four_times = async || {
+        for _ in 0..4 {
+            ip += 1;
+            let response = app
+                .sign_in_from(&format!("192.0.2.{ip}"), "ada@example.com", "guess")
+                .await;
+            assert_eq!(response.status(), 401);
+        }
+    };
+
+    fail_four_times().await;
+    assert_eq!(
+        app.sign_in_from("192.0.2.100", "ada@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    fail_four_times().await;
+
+    // Eight failures in the window, but only four since the last success.
+    assert_eq!(
+        app.sign_in_from("192.0.2.101", "ada@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+}
