@@ -44,6 +44,17 @@ pub enum CallError {
 }
 
 impl CallError {
+    /// The service the call was for.
+    pub fn service(&self) -> &'static str {
+        match self {
+            Self::Unreachable { service, .. }
+            | Self::Timeout { service }
+            | Self::Status { service, .. }
+            | Self::Decode { service, .. }
+            | Self::Build { service, .. } => service,
+        }
+    }
+
     /// The status the other service answered with, if it answered.
     pub fn status(&self) -> Option<http::StatusCode> {
         match self {
@@ -273,12 +284,11 @@ mod tests {
         assert_eq!(&answer.body[..], br#"{"type":"/problems/conflict"}"#);
 
         let closed = ServiceClient::new("closed", "http://127.0.0.1:9", Duration::from_secs(1));
-        assert!(matches!(
-            closed.send_raw(closed.request(Method::GET, "/")).await,
-            Err(CallError::Unreachable {
-                service: "closed",
-                ..
-            })
-        ));
+        let error = closed
+            .send_raw(closed.request(Method::GET, "/"))
+            .await
+            .expect_err("nobody listens on port 9");
+        assert!(matches!(error, CallError::Unreachable { .. }), "{error}");
+        assert_eq!(error.service(), "closed");
     }
 }
