@@ -2,10 +2,15 @@
 
 use shop_db::DbConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
+use std::num::NonZeroU64;
 use std::time::Duration;
 
 /// The schema (and, prefixed with `shop_`, the database role) this service owns.
 pub const SCHEMA: &str = "users";
+
+/// An hour: long enough for a shopping session, short enough to limit a stolen token.
+// Evaluated while compiling: a zero here would fail the build, never a running service.
+const DEFAULT_TTL_SECONDS: NonZeroU64 = NonZeroU64::new(3600).unwrap();
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -40,7 +45,7 @@ impl Config {
             database: DbConfig::from_env(env, SCHEMA)?,
             tokens: TokenConfig {
                 private_key_pem: env.get("JWT_PRIVATE_KEY_PEM").map(Secret),
-                ttl: Duration::from_secs(env.parse("JWT_TTL_SECONDS", 3600u64)?),
+                ttl: Duration::from_secs(env.parse("JWT_TTL_SECONDS", DEFAULT_TTL_SECONDS)?.get()),
             },
             admin: AdminConfig {
                 email: env.string("ADMIN_EMAIL", "admin@harbor.shop"),
@@ -78,5 +83,12 @@ mod tests {
         assert_eq!(config.admin.email, "admin@harbor.shop");
         assert_eq!(config.tokens.ttl, Duration::from_secs(3600));
         assert!(config.tokens.private_key_pem.is_none());
+    }
+
+    #[test]
+    fn tokens_must_live_at_least_a_second() {
+        let env = Env::from_pairs([("JWT_TTL_SECONDS", "0")]);
+        let error = Config::from_env(&env).expect_err("zero is refused");
+        assert!(error.to_string().starts_with("JWT_TTL_SECONDS"), "{error}");
     }
 }
