@@ -12,6 +12,9 @@ use tokio_util::sync::CancellationToken;
 /// How long requests in flight may take to finish after the stop signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// How long background tasks (outbox relay, event consumers) may take to stop.
+const BACKGROUND_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A service bound to its port. Binding first and running second lets tests bind port 0,
 /// learn the real port, and only then start serving.
 #[derive(Debug)]
@@ -20,6 +23,15 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     readiness: Readiness,
+    background: Background,
+}
+
+/// Tasks that run beside the HTTP server (an outbox relay, event consumers), all stopped by
+/// one token after the server has drained, so no request is left without its consumer.
+#[derive(Debug, Default)]
+pub struct Background {
+    pub shutdown: CancellationToken,
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -35,7 +47,15 @@ impl Application {
             listener,
             router,
             readiness,
+            background: Background::default(),
         })
+    }
+
+    /// Runs `background` beside the server and stops it at shutdown, after the requests in
+    /// flight have finished.
+    pub fn with_background(mut self, background: Background) -> Self {
+        self.background = background;
+        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -64,6 +84,7 @@ impl Application {
             listener,
             router,
             readiness,
+            background,
         } = self;
         tracing::info!(service = info.name, addr = %listener.local_addr()?, "listening");
         let stopping = CancellationToken::new();
@@ -83,6 +104,17 @@ impl Application {
             () = async { stopping.cancelled().await; tokio::time::sleep(DRAIN_TIMEOUT).await } => {
                 tracing::warn!(service = info.name, "requests still running after the drain timeout; stopping anyway");
             }
+        }
+        // Shutdown order: requests drained (above) → background tasks stopped → the caller
+        // closes the pool and flushes telemetry as the application value drops.
+        background.shutdown.cancel();
+        let stopped = tokio::time::timeout(
+            BACKGROUND_STOP_TIMEOUT,
+            futures::future::join_all(background.tasks),
+        )
+        .await;
+        if stopped.is_err() {
+            tracing::warn!(service = info.name, "background tasks did not stop in time");
         }
         tracing::info!(service = info.name, "stopped");
         Ok(())

@@ -26,7 +26,7 @@ pub mod problem;
 mod service;
 pub mod shutdown;
 
-pub use application::Application;
+pub use application::{Application, Background};
 pub use config::ServerConfig;
 pub use extract::{Json, Path, Query};
 pub use health::Readiness;

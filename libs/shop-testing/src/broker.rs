@@ -1,0 +1,105 @@
+//! Kafka for tests: the shared broker's address, and a private broker a test can cut off.
+
+use crate::TcpProxy;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// The shared broker (`KAFKA_BROKERS`, default `127.0.0.1:9092`) that `cargo xtask test`
+/// starts. Tests share it and keep apart by topic prefix: see [`unique_topic_prefix`].
+pub fn kafka_brokers() -> String {
+    std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
+}
+
+/// A prefix such as `t3f2a….` that gives one test topics of its own on a shared broker.
+pub fn unique_topic_prefix() -> String {
+    format!("t{}.", uuid::Uuid::new_v4().simple())
+}
+
+/// A tansu broker of one test's own, reachable only through a [`TcpProxy`].
+///
+/// Kafka clients connect to the address a broker *advertises*, so a proxy in front of a
+/// broker would carry only the first connection. This broker advertises the proxy's
+/// address: every connection goes through it, and [`PrivateBroker::disconnect`] makes the
+/// broker unreachable while it keeps its topics and messages.
+#[derive(Debug)]
+pub struct PrivateBroker {
+    proxy: TcpProxy,
+    _tansu: tokio::process::Child,
+}
+
+impl PrivateBroker {
+    pub async fn start() -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let listener = format!("127.0.0.1:{port}");
+        let proxy = TcpProxy::start(listener.clone()).await?;
+        let log_path = std::env::temp_dir().join(format!("harbor-tansu-{port}.log"));
+        let log = std::fs::File::create(&log_path)?;
+        let tansu = tokio::process::Command::new(tansu_binary()?)
+            .args(["broker", "--listener-url", &format!("tcp://{listener}")])
+            .args([
+                "--advertised-listener-url",
+                &format!("tcp://{}", proxy.addr()),
+            ])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()?;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while tokio::net::TcpStream::connect(&listener).await.is_err() {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "tansu did not listen at {listener}: see {}",
+                log_path.display()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(Self {
+            proxy,
+            _tansu: tansu,
+        })
+    }
+
+    /// The bootstrap address to give clients (the proxy's).
+    pub fn brokers(&self) -> String {
+        self.proxy.addr().to_string()
+    }
+
+    /// Cuts every client off: the broker looks down.
+    pub fn disconnect(&self) {
+        self.proxy.disable();
+    }
+
+    pub fn reconnect(&self) {
+        self.proxy.enable();
+    }
+}
+
+/// tansu from PATH, or where `cargo install` (and `cargo xtask`) puts it.
+pub fn tansu_binary() -> anyhow::Result<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .map(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("tansu"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .map(|home| home.join("bin").join("tansu"));
+    on_path
+        .into_iter()
+        .chain(cargo_home)
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "tansu is needed: `cargo xtask test` installs it, or \
+                 `cargo install tansu --locked --features dynostore`"
+            )
+        })
+}
