@@ -158,6 +158,8 @@ impl<H: Handler> EventConsumer<H> {
         pool: PgPool,
         handler: H,
     ) -> Result<Self, EventsError> {
+        // Prefixed like the topics, so tests sharing a broker never share a group.
+        let group_id = &kafka.topic(group_id);
         let consumer: StreamConsumer<ConsumerStats> = kafka::client_config(kafka)
             .set("group.id", group_id)
             .set("client.id", group_id)
