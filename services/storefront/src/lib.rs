@@ -1,9 +1,13 @@
 //! Harbor Shop's storefront service.
 //!
-//! `config` reads the environment, `app` assembles the router and its state, `routes`
-//! holds the HTTP handlers, `domain` the shop's view of the other services; it owns no data and calls the other services.
+//! It owns no data: it calls the other services. `config` reads the environment, `app`
+//! assembles the router and its state, `routes` holds the HTTP handlers, `forward` passes
+//! an API call on to the service that owns it, `error` maps the storefront's own failures
+//! to problem+json, and `domain` holds the shop as the storefront sees it.
 
 pub mod app;
 pub mod config;
 pub mod domain;
+pub mod error;
+pub mod forward;
 pub mod routes;

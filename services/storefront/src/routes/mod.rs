@@ -1,8 +1,27 @@
-//! HTTP handlers of the storefront service.
+//! HTTP handlers of the storefront: `/api/…` passes each call on to the service that owns
+//! it (see `forward`), for the browser's scripts. The web pages are outside the contract.
+
+mod catalog;
+mod orders;
+mod recommendations;
+mod users;
 
 use crate::app::AppState;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let mut router = OpenApiRouter::new()
+        .routes(routes!(catalog::categories))
+        .routes(routes!(catalog::products))
+        .routes(routes!(catalog::product))
+        .routes(routes!(users::register))
+        .routes(routes!(users::sign_in))
+        .routes(routes!(users::me))
+        .routes(routes!(orders::place, orders::list))
+        .routes(routes!(orders::get))
+        .routes(routes!(orders::cancel))
+        .routes(routes!(recommendations::recommendations));
+    shop_auth::openapi::add_bearer_scheme(router.get_openapi_mut());
+    router
 }

@@ -1,3 +1,7 @@
-//! Integration tests: the storefront on a random port.
+//! Integration tests: the storefront on a random port, in front of real services.
 
+mod helpers;
+mod passthrough;
+mod routing;
 mod standard;
+mod unavailable;

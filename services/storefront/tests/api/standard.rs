@@ -1,17 +1,9 @@
-use shop_server::{Env, ServerConfig};
-use shop_testing::RunningService;
+use crate::helpers::spawn_storefront;
 use storefront::app;
-use storefront::config::Config;
-
-async fn spawn_app() -> RunningService {
-    let mut config = Config::from_env(&Env::from_pairs::<&str, &str>([])).expect("config");
-    config.server = ServerConfig::ephemeral();
-    RunningService::spawn(app::build(config).await.expect("the storefront starts"))
-}
 
 #[tokio::test]
 async fn serves_the_standard_endpoints() {
-    let app = spawn_app().await;
+    let app = spawn_storefront(Vec::new()).await;
     shop_testing::standard::check_standard_endpoints(&app).await;
 }
 

@@ -1,0 +1,93 @@
+use axum::Router;
+use shop_auth::testing::TestIssuer;
+use shop_server::{Env, ServerConfig};
+use shop_testing::{RunningService, TestDatabase};
+use storefront::config::Config;
+use tokio::net::TcpListener;
+use uuid::Uuid;
+
+/// The storefront with the upstream URLs (and other settings) of `env`; an upstream not
+/// named is at its default local port.
+pub async fn spawn_storefront(env: Vec<(&str, String)>) -> RunningService {
+    let mut config = Config::from_env(&Env::from_pairs(env)).expect("config");
+    config.server = ServerConfig::ephemeral();
+    let app = storefront::app::build(config)
+        .await
+        .expect("the storefront starts");
+    RunningService::spawn(app)
+}
+
+/// A URL where nothing listens: the port was free a moment ago and is again.
+pub async fn closed_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    format!("http://{addr}")
+}
+
+/// A URL that accepts connections and never answers.
+pub async fn silent_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = listener.accept().await {
+            held.push(connection);
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// An upstream on a random port serving `router`.
+pub async fn serve(router: Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{addr}")
+}
+
+/// The storefront in front of a real recommendations service (with its own database,
+/// `static_products` as its static list, and tokens from `issuer`); the other upstreams
+/// are unreachable.
+pub struct TestShop {
+    pub storefront: RunningService,
+    pub recommendations: RunningService,
+    pub issuer: TestIssuer,
+    pub static_products: Vec<Uuid>,
+    /// Dropped with the test, which drops the database.
+    #[allow(dead_code)]
+    pub db: TestDatabase,
+}
+
+pub async fn spawn_shop() -> TestShop {
+    let db = TestDatabase::create().await.expect("test database");
+    let issuer = TestIssuer::start().await;
+    let static_products = vec![Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
+    let listed: Vec<String> = static_products.iter().map(Uuid::to_string).collect();
+    let env = Env::from_pairs([
+        ("DATABASE_URL", db.url_for(recommendations::config::SCHEMA)),
+        ("JWKS_URL", issuer.jwks_url()),
+        ("STATIC_RECOMMENDATIONS", listed.join(",")),
+    ]);
+    let mut config = recommendations::config::Config::from_env(&env).expect("config");
+    config.server = ServerConfig::ephemeral();
+    let recommendations = RunningService::spawn(
+        recommendations::app::build(config)
+            .await
+            .expect("recommendations starts"),
+    );
+    let storefront = spawn_storefront(vec![
+        ("RECOMMENDATIONS_URL", recommendations.base_url()),
+        ("USERS_URL", closed_url().await),
+        ("CATALOG_URL", closed_url().await),
+        ("ORDERS_URL", closed_url().await),
+    ])
+    .await;
+    TestShop {
+        storefront,
+        recommendations,
+        issuer,
+        static_products,
+        db,
+    }
+}
