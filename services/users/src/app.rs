@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::tokens::TokenIssuer;
-use crate::{bootstrap, db, routes};
+use crate::{bootstrap, db, events, routes};
 use axum::extract::FromRef;
 use shop_auth::Verifier;
 use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
@@ -35,16 +35,20 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     shop_server::openapi_document(SERVICE, api())
 }
 
-/// Connects to the database, applies migrations, loads the signing key, makes sure the
-/// admin account exists, and binds the listener.
+/// Connects to the database, applies migrations, creates the topics (if the broker
+/// answers), loads the signing key, makes sure the admin account exists, binds the
+/// listener, and starts the outbox relay beside it.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
+    shop_events::migrate(&pool).await?;
+    events::ensure_topics(&config.kafka).await;
     let tokens = TokenIssuer::load(&config.tokens, &pool).await?;
     bootstrap::ensure_admin(&pool, &config.admin).await?;
-    let readiness =
-        Readiness::default().with_check("database", shop_db::readiness_check(pool.clone()));
+    let readiness = Readiness::default()
+        .with_check("database", shop_db::readiness_check(pool.clone()))
+        .with_check("broker", shop_events::broker_check(&config.kafka)?);
     let state = AppState {
-        db: pool,
+        db: pool.clone(),
         verifier: tokens.verifier(),
         tokens: Arc::new(tokens),
     };
@@ -54,5 +58,5 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .readiness(readiness)
         .bind(config.server.listen_addr)
         .await?;
-    Ok(app)
+    Ok(app.with_background(events::start(pool, &config.kafka)?))
 }

@@ -1,9 +1,9 @@
 //! The administrator account, from configuration: there is no other way to get one.
 
 use crate::config::AdminConfig;
-use crate::db;
 use crate::domain::account::{Email, UserName};
 use crate::domain::password::{self, Password};
+use crate::{db, events};
 use anyhow::Context;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -11,8 +11,8 @@ use uuid::Uuid;
 /// The display name of an admin account created here.
 const ADMIN_NAME: &str = "Administrator";
 
-/// Creates the admin account, or brings an existing account under `ADMIN_EMAIL` to the
-/// admin role and the configured password. Running it again changes nothing visible, so
+/// Creates the admin account (announcing it like any new account), or brings an existing
+/// account under `ADMIN_EMAIL` to the admin role and the configured password. Running it again changes nothing visible, so
 /// every instance runs it at start-up. Without `ADMIN_PASSWORD` it does nothing.
 pub async fn ensure_admin(pool: &PgPool, admin: &AdminConfig) -> anyhow::Result<Option<Uuid>> {
     let Some(password) = &admin.password else {
@@ -24,9 +24,16 @@ pub async fn ensure_admin(pool: &PgPool, admin: &AdminConfig) -> anyhow::Result<
         .map_err(|e| anyhow::anyhow!("ADMIN_PASSWORD {e}"))?;
     let name = UserName::parse(ADMIN_NAME).map_err(anyhow::Error::msg)?;
     let hash = password::hash(password).await?;
-    let (id, created) = db::accounts::upsert_admin(pool, &email, &name, &hash)
+    let mut tx = pool.begin().await?;
+    let (id, created) = db::accounts::upsert_admin(&mut tx, &email, &name, &hash)
         .await
         .context("storing the admin account")?;
+    if created {
+        // The other services learn of every account, the administrator's too.
+        let registered = events::user_registered(id, email.as_str(), name.as_str());
+        shop_events::outbox::enqueue(&mut tx, &registered).await?;
+    }
+    tx.commit().await?;
     tracing::info!(%id, email = email.as_str(), created, "admin account ready");
     Ok(Some(id))
 }

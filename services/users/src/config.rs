@@ -1,6 +1,7 @@
 //! The users service's configuration, from environment variables.
 
 use shop_db::DbConfig;
+use shop_events::KafkaConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
 use std::num::NonZeroU64;
 use std::time::Duration;
@@ -16,6 +17,8 @@ const DEFAULT_TTL_SECONDS: NonZeroU64 = NonZeroU64::new(3600).unwrap();
 pub struct Config {
     pub server: ServerConfig,
     pub database: DbConfig,
+    /// Where `UserRegistered` events are published.
+    pub kafka: KafkaConfig,
     pub tokens: TokenConfig,
     pub admin: AdminConfig,
 }
@@ -43,6 +46,7 @@ impl Config {
         Ok(Self {
             server: ServerConfig::from_env(env, 8081)?,
             database: DbConfig::from_env(env, SCHEMA)?,
+            kafka: KafkaConfig::from_env(env)?,
             tokens: TokenConfig {
                 private_key_pem: env.get("JWT_PRIVATE_KEY_PEM").map(Secret),
                 ttl: Duration::from_secs(env.parse("JWT_TTL_SECONDS", DEFAULT_TTL_SECONDS)?.get()),

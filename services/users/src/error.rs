@@ -5,6 +5,7 @@ use crate::domain::password::HashError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use shop_auth::KeyError;
+use shop_events::EventsError;
 use shop_server::{FieldError, Problem};
 use std::time::Duration;
 
@@ -29,6 +30,19 @@ pub enum Error {
     Hashing(#[from] HashError),
     #[error(transparent)]
     Signing(#[from] KeyError),
+    #[error(transparent)]
+    Events(EventsError),
+}
+
+/// The outbox is a table of the service's own: failing to write to it is a database error
+/// (so an unreachable database stays a 503).
+impl From<EventsError> for Error {
+    fn from(error: EventsError) -> Self {
+        match error {
+            EventsError::Database(error) => Self::Database(error),
+            other => Self::Events(other),
+        }
+    }
 }
 
 impl From<Error> for Problem {
@@ -58,6 +72,7 @@ impl From<Error> for Problem {
             Error::Database(error) => database_problem(&error),
             Error::Hashing(error) => Problem::internal(&error),
             Error::Signing(error) => Problem::internal(&error),
+            Error::Events(error) => Problem::internal(&error),
         }
     }
 }

@@ -2,8 +2,9 @@
 //! service trusts.
 //!
 //! `config` reads the environment, `app` assembles the router and its state, `routes`
-//! holds the HTTP handlers, `domain` the rules, `db` the queries and migrations, `tokens`
-//! the signing key, and `bootstrap` the administrator account created at start-up.
+//! holds the HTTP handlers, `domain` the rules, `db` the queries and migrations, `events`
+//! what the service announces on Kafka, `tokens` the signing key, and `bootstrap` the
+//! administrator account created at start-up.
 
 pub mod app;
 pub mod bootstrap;
@@ -11,5 +12,6 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod routes;
 pub mod tokens;

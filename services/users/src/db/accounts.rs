@@ -3,7 +3,7 @@
 use crate::domain::account::{Account, Email, UserName};
 use crate::domain::password::PasswordHash;
 use shop_auth::Role;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -19,8 +19,9 @@ pub struct Credentials {
 }
 
 /// Adds a customer account. Fails on [`EMAIL_KEY`] if the address is taken, in any case.
+/// Run it in the transaction that also announces the account.
 pub async fn insert(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     email: &Email,
     name: &UserName,
     password_hash: &PasswordHash,
@@ -37,7 +38,7 @@ pub async fn insert(
         name.as_str(),
         password_hash.0,
     )
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await?
     .try_into()
 }
@@ -82,7 +83,7 @@ pub async fn find_credentials(
 /// already registered under the address (in any case). Returns its id and whether it was
 /// created.
 pub async fn upsert_admin(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     email: &Email,
     name: &UserName,
     password_hash: &PasswordHash,
@@ -101,7 +102,7 @@ pub async fn upsert_admin(
         name.as_str(),
         password_hash.0,
     )
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await?;
     Ok((row.id, row.created))
 }

@@ -1,10 +1,10 @@
 //! `/v1/users`: registering, and reading an account.
 
 use crate::app::AppState;
-use crate::db;
 use crate::domain::account::{Account, NewAccount};
 use crate::domain::password;
 use crate::error::{Error, ResultExt};
+use crate::{db, events};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -76,10 +76,15 @@ pub async fn register(
 ) -> Result<impl IntoResponse, Error> {
     let new = NewAccount::parse(&body.email, &body.name, body.password).map_err(Error::Invalid)?;
     let hash = password::hash(new.password).await?;
+    // The account and its announcement commit together, or neither does.
+    let mut tx = state.db.begin().await?;
     // The unique index decides, so two concurrent registrations cannot both succeed.
-    let account = db::accounts::insert(&state.db, &new.email, &new.name, &hash)
+    let account = db::accounts::insert(&mut tx, &new.email, &new.name, &hash)
         .await
         .on_constraint(db::accounts::EMAIL_KEY, || Error::EmailTaken)?;
+    let registered = events::user_registered(account.id, &account.email, &account.name);
+    shop_events::outbox::enqueue(&mut tx, &registered).await?;
+    tx.commit().await?;
     let location = format!("/v1/users/{}", account.id);
     Ok((
         StatusCode::CREATED,

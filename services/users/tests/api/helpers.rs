@@ -1,6 +1,7 @@
 use reqwest::Response;
 use serde_json::{Value, json};
 use shop_auth::testing::TestIssuer;
+use shop_events::KafkaConfig;
 use shop_server::{Env, ServerConfig};
 use shop_testing::{RunningService, TcpProxy, TestDatabase};
 use users::app;
@@ -21,6 +22,8 @@ pub struct TestApp {
     pub service: RunningService,
     pub db_proxy: TcpProxy,
     pub issuer: TestIssuer,
+    /// The broker and the topic prefix the service publishes with.
+    pub kafka: KafkaConfig,
     /// Dropped with the test, which drops the database.
     pub db: TestDatabase,
 }
@@ -31,27 +34,37 @@ pub async fn spawn_app() -> TestApp {
     let issuer = TestIssuer::start().await;
     let db = TestDatabase::create().await.expect("test database");
     let db_proxy = TcpProxy::start(db.server_addr()).await.expect("proxy");
-    let service = start(&[
+    let config = config(&[
         ("DATABASE_URL", db.url_for_via(SCHEMA, db_proxy.addr())),
         ("JWT_PRIVATE_KEY_PEM", issuer.private_key_pem()),
         ("ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
     ])
-    .await
-    .expect("the service starts");
+    .expect("config");
+    let kafka = config.kafka.clone();
+    let service = RunningService::spawn(app::build(config).await.expect("the service starts"));
     TestApp {
         service,
         db_proxy,
         issuer,
+        kafka,
         db,
     }
 }
 
 /// Starts the service with exactly these settings, on a random port.
 pub async fn start(settings: &[(&str, String)]) -> anyhow::Result<RunningService> {
-    let env = Env::from_pairs(settings.iter().cloned());
+    Ok(RunningService::spawn(app::build(config(settings)?).await?))
+}
+
+/// The configuration these settings make, on a random port, with the test broker and
+/// topics no other test uses.
+pub fn config(settings: &[(&str, String)]) -> anyhow::Result<Config> {
+    let broker = [("KAFKA_BROKERS", shop_testing::kafka_brokers())];
+    let env = Env::from_pairs(broker.into_iter().chain(settings.iter().cloned()));
     let mut config = Config::from_env(&env)?;
     config.server = ServerConfig::ephemeral();
-    Ok(RunningService::spawn(app::build(config).await?))
+    config.kafka.topic_prefix = shop_testing::unique_topic_prefix();
+    Ok(config)
 }
 
 impl TestApp {
