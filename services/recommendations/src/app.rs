@@ -1,6 +1,7 @@
 //! The recommendations service's router and shared state.
 
 use crate::config::Config;
+use crate::events::{self, Signals};
 use crate::recommender::Recommender;
 use crate::{db, routes};
 use axum::extract::FromRef;
@@ -31,13 +32,20 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     shop_server::openapi_document(SERVICE, api())
 }
 
-/// Connects to the database, applies migrations and binds the listener.
+/// Connects to the database, applies migrations, creates the topics (if the broker
+/// answers), binds the listener, and starts the event consumer beside it.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
-    let readiness =
-        Readiness::default().with_check("database", shop_db::readiness_check(pool.clone()));
+    shop_events::migrate(&pool).await?;
+    events::ensure_topics(&config.kafka).await;
+    let readiness = Readiness::default()
+        .with_check("database", shop_db::readiness_check(pool.clone()))
+        .with_check("broker", shop_events::broker_check(&config.kafka)?);
+    let signals = Signals {
+        popularity_half_life: config.tiers.popularity_half_life,
+    };
     let state = AppState {
-        recommender: Recommender::new(pool, config.tiers),
+        recommender: Recommender::new(pool.clone(), config.tiers),
         verifier: config.auth.verifier(),
     };
     let app = ServiceBuilder::new(SERVICE)
@@ -46,5 +54,5 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .readiness(readiness)
         .bind(config.server.listen_addr)
         .await?;
-    Ok(app)
+    Ok(app.with_background(events::start(pool, &config.kafka, signals)?))
 }

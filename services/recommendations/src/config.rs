@@ -3,6 +3,7 @@
 use crate::domain::HalfLife;
 use shop_auth::AuthConfig;
 use shop_db::DbConfig;
+use shop_events::KafkaConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
 use uuid::Uuid;
 
@@ -13,6 +14,8 @@ pub const SCHEMA: &str = "recommendations";
 pub struct Config {
     pub server: ServerConfig,
     pub database: DbConfig,
+    /// Where the order and catalog events are read from.
+    pub kafka: KafkaConfig,
     pub tiers: TierSettings,
     pub auth: AuthConfig,
 }
@@ -30,6 +33,7 @@ impl Config {
         Ok(Self {
             server: ServerConfig::from_env(env, 8084)?,
             database: DbConfig::from_env(env, SCHEMA)?,
+            kafka: KafkaConfig::from_env(env)?,
             tiers: TierSettings::from_env(env)?,
             auth: AuthConfig::from_env(env)?,
         })

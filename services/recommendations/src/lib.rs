@@ -2,12 +2,14 @@
 //!
 //! `config` reads the environment, `app` assembles the router and its state, `routes`
 //! holds the HTTP handlers, `recommender` tries the tiers in turn, `domain` holds the
-//! rules, `db` the queries and migrations, and `error` the one mapping to problem+json.
+//! rules, `db` the queries and migrations, `events` what the consumer learns from other
+//! services' events, and `error` the one mapping to problem+json.
 
 pub mod app;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod recommender;
 pub mod routes;

@@ -1,20 +1,20 @@
-//! Writes: what the events of other services teach. Consumers call these.
+//! Writes: what the events of other services teach. The event consumer calls these, in
+//! the transaction that also marks the event processed (so a redelivery is skipped).
 //!
 //! Events arrive at least once and not always in order. Product events carry their time
 //! and an older one never overrides a newer one; a purchase is counted each time it is
-//! recorded, so a consumer should record the event's id in the same transaction (pass
-//! it as `db`) to skip redeliveries.
+//! recorded, which is why it must be recorded once per event.
 
 use crate::domain::{Basket, HalfLife, OrderLine};
-use sqlx::{Acquire, PgExecutor, Postgres};
+use sqlx::{Connection, PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Records a confirmed order of `user_id` made `at`: the user's history, every pair of
-/// its products (both ways), and each product's popularity, all in one transaction (a
-/// savepoint when `db` is already a transaction).
-pub async fn record_purchase<'c>(
-    db: impl Acquire<'c, Database = Postgres>,
+/// its products (both ways), and each product's popularity, all or nothing (in a
+/// transaction, or a savepoint when `conn` is already in one, as in the consumer).
+pub async fn record_purchase(
+    conn: &mut PgConnection,
     user_id: Uuid,
     lines: &[OrderLine],
     at: OffsetDateTime,
@@ -25,7 +25,7 @@ pub async fn record_purchase<'c>(
         return Ok(());
     }
     let product_ids = basket.product_ids();
-    let mut tx = db.begin().await?;
+    let mut tx = conn.begin().await?;
 
     sqlx::query!(
         r#"

@@ -94,10 +94,11 @@ async fn the_half_life_is_configurable() {
         quantity: 5,
     }];
     let day = HalfLife::from_hours(24.0).unwrap();
-    db::record_purchase(&pool, Uuid::new_v4(), &lines, T0, day)
+    let mut conn = pool.acquire().await.unwrap();
+    db::record_purchase(&mut conn, Uuid::new_v4(), &lines, T0, day)
         .await
         .unwrap();
-    db::record_purchase(&pool, Uuid::new_v4(), &lines, T0 + Duration::DAY, day)
+    db::record_purchase(&mut conn, Uuid::new_v4(), &lines, T0 + Duration::DAY, day)
         .await
         .unwrap();
     let limit = Limit::new(1).unwrap();

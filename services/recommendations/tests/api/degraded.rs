@@ -1,6 +1,9 @@
-//! Without its database the service still answers: the static list.
+//! Without its database the service still answers: the static list. Without its broker
+//! it answers from what it has learned.
 
-use crate::helpers::{products, record_order, spawn_app_with_static};
+use crate::helpers::{
+    closed_address, products, record_order, spawn_app_with, spawn_app_with_static,
+};
 use uuid::Uuid;
 
 #[tokio::test]
@@ -44,4 +47,31 @@ async fn every_answer_is_counted_by_source() {
         metrics.contains(r#"recommendations_served_total{source="static"}"#),
         "{metrics}"
     );
+}
+
+#[tokio::test]
+async fn without_a_broker_at_start_up_it_starts_and_answers_but_is_not_ready() {
+    let listed = products(2);
+    let app = spawn_app_with(&listed, &closed_address()).await;
+
+    let answer = app.recommend("").await;
+    assert_eq!(answer.source(), "static");
+    assert_eq!(answer.products(), listed);
+    let bought = products(1)[0];
+    record_order(&app.pool, Uuid::new_v4(), &[bought]).await;
+    let answer = app.recommend("").await;
+    assert_eq!(
+        answer.source(),
+        "popular",
+        "what it learned before still counts"
+    );
+
+    let ready = app.service.get("/health/ready").await;
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.expect("a problem");
+    assert_ne!(
+        body["checks"]["broker"], "ok",
+        "the broker is named: {body}"
+    );
+    assert_eq!(body["checks"]["database"], "ok", "{body}");
 }

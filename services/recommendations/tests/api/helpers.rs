@@ -1,3 +1,5 @@
+use rdkafka::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use recommendations::config::{Config, SCHEMA};
 use recommendations::db;
 use recommendations::domain::{HalfLife, OrderLine};
@@ -5,9 +7,11 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use shop_auth::Role;
 use shop_auth::testing::TestIssuer;
+use shop_events::{Envelope, KafkaConfig};
 use shop_server::{Env, ServerConfig};
 use shop_testing::{RunningService, TcpProxy, TestDatabase};
 use sqlx::PgPool;
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -15,10 +19,12 @@ use uuid::Uuid;
 pub struct TestApp {
     pub service: RunningService,
     pub db_proxy: TcpProxy,
-    /// The service's schema, reached directly as its role: what the event consumers will
-    /// write through, and still there when the proxy cuts the service off.
+    /// The service's schema, reached directly as its role: still there when the proxy
+    /// cuts the service off.
     pub pool: PgPool,
     pub issuer: TestIssuer,
+    /// The broker and the topic prefix of this test: where [`TestApp::publish`] sends.
+    pub kafka: KafkaConfig,
     /// Dropped with the test, which drops the database.
     #[allow(dead_code)]
     pub db: TestDatabase,
@@ -75,8 +81,13 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// Starts the service on a random port, against a fresh database reached through a proxy,
-/// with `static_products` as its static list.
+/// with `static_products` as its static list and topics of its own on the test broker.
 pub async fn spawn_app_with_static(static_products: &[Uuid]) -> TestApp {
+    spawn_app_with(static_products, &shop_testing::kafka_brokers()).await
+}
+
+/// Like [`spawn_app_with_static`], with the broker at `brokers`.
+pub async fn spawn_app_with(static_products: &[Uuid], brokers: &str) -> TestApp {
     let db = TestDatabase::create().await.expect("test database");
     let db_proxy = TcpProxy::start(db.server_addr()).await.expect("proxy");
     let issuer = TestIssuer::start().await;
@@ -85,9 +96,12 @@ pub async fn spawn_app_with_static(static_products: &[Uuid]) -> TestApp {
         ("DATABASE_URL", db.url_for_via(SCHEMA, db_proxy.addr())),
         ("JWKS_URL", issuer.jwks_url()),
         ("STATIC_RECOMMENDATIONS", static_list.join(",")),
+        ("KAFKA_BROKERS", brokers.to_owned()),
     ]);
     let mut config = Config::from_env(&env).expect("config");
     config.server = ServerConfig::ephemeral();
+    config.kafka.topic_prefix = shop_testing::unique_topic_prefix();
+    let kafka = config.kafka.clone();
     let app = recommendations::app::build(config)
         .await
         .expect("the service starts");
@@ -99,6 +113,7 @@ pub async fn spawn_app_with_static(static_products: &[Uuid]) -> TestApp {
         db_proxy,
         pool,
         issuer,
+        kafka,
         db,
     }
 }
@@ -114,8 +129,8 @@ pub async fn migrated_database() -> (TestDatabase, PgPool) {
     (db, pool)
 }
 
-/// Records, now, an order of `user_id` with one of each product: what the
-/// OrderConfirmed consumer will do.
+/// Records, now, an order of `user_id` with one of each product, as the consumer does
+/// for an `OrderConfirmed` event.
 pub async fn record_order(pool: &PgPool, user_id: Uuid, products: &[Uuid]) {
     record_order_at(pool, user_id, products, OffsetDateTime::now_utc()).await;
 }
@@ -128,9 +143,28 @@ pub async fn record_order_at(pool: &PgPool, user_id: Uuid, products: &[Uuid], at
             quantity: 1,
         })
         .collect();
-    db::record_purchase(pool, user_id, &lines, at, HalfLife::DEFAULT)
+    let mut conn = pool.acquire().await.expect("a connection");
+    db::record_purchase(&mut conn, user_id, &lines, at, HalfLife::DEFAULT)
         .await
         .expect("purchase recorded");
+}
+
+/// How long a test waits for what should happen within a second or two.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Waits until `condition` holds, for at most [`PATIENCE`].
+pub async fn eventually(what: &str, mut condition: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !condition().await {
+        assert!(Instant::now() < deadline, "{what}: not within {PATIENCE:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// An address where nothing listens.
+pub fn closed_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("its address").to_string()
 }
 
 /// `n` product ids, in ascending order (the order ties are broken in).
@@ -140,6 +174,39 @@ pub fn products(n: u128) -> Vec<Uuid> {
 }
 
 impl TestApp {
+    /// Publishes `envelope` to its topic, as the producing service's relay would.
+    pub async fn publish(&self, envelope: &Envelope) {
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", &self.kafka.brokers)
+            .create()
+            .expect("a producer");
+        let payload = envelope.to_json().expect("JSON");
+        let key = envelope.key();
+        let topic = self.kafka.topic(envelope.topic());
+        let record = FutureRecord::to(&topic).key(&key).payload(&payload);
+        producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .map_err(|(error, _)| error)
+            .expect("published");
+    }
+
+    /// The current value of a counter on `/metrics` (0 before its first increment).
+    pub async fn counter(&self, name: &str, labels: &str) -> f64 {
+        let metrics = self
+            .service
+            .get("/metrics")
+            .await
+            .text()
+            .await
+            .expect("metrics");
+        let series = format!("{name}{{{labels}}} ");
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&series))
+            .map_or(0.0, |value| value.parse().expect("a number"))
+    }
+
     /// `GET /v1/recommendations?{query}`, with `token` as bearer when given.
     pub async fn recommendations(&self, query: &str, token: Option<&str>) -> Answer {
         let mut request = self

@@ -3,6 +3,7 @@
 mod auth;
 mod decay;
 mod degraded;
+mod events;
 mod helpers;
 mod signals;
 mod standard;

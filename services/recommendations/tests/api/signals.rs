@@ -1,4 +1,4 @@
-//! What the event consumers will call, and what it records.
+//! What the event consumer calls, and what it records.
 
 use crate::helpers::{migrated_database, products};
 use recommendations::db;
@@ -43,10 +43,11 @@ async fn a_purchase_records_history_pairs_and_popularity() {
     };
     let user = Uuid::new_v4();
     let order = lines(&[(b, 1), (a, 2), (b, 3), (c, 0)]);
-    db::record_purchase(&pool, user, &order, T0, HalfLife::DEFAULT)
+    let mut conn = pool.acquire().await.unwrap();
+    db::record_purchase(&mut conn, user, &order, T0, HalfLife::DEFAULT)
         .await
         .unwrap();
-    db::record_purchase(&pool, user, &lines(&[(a, 1)]), T0, HalfLife::DEFAULT)
+    db::record_purchase(&mut conn, user, &lines(&[(a, 1)]), T0, HalfLife::DEFAULT)
         .await
         .unwrap();
 

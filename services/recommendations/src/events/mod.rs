@@ -1,0 +1,94 @@
+//! What the recommendations service learns from the other services' events.
+//!
+//! One consumer, group [`GROUP`], reads `orders.events` and `catalog.events`:
+//! - `OrderConfirmed`: a purchase (the user's history, co-purchase pairs, popularity);
+//! - `ProductUpserted`: the product exists, and may be recommended (again);
+//! - `ProductDeleted`: the product is never recommended.
+//!
+//! Every other event type is ignored. Each event's effects commit together with its mark
+//! in `processed_events` (see [`EventConsumer`]), so a redelivered event changes nothing.
+
+use crate::db;
+use crate::domain::{HalfLife, OrderLine};
+use shop_events::{
+    Envelope, Event, EventConsumer, EventsError, Handler, HandlerError, KafkaConfig, topics,
+};
+use shop_server::Background;
+use sqlx::{PgConnection, PgPool};
+
+/// The consumer group: every replica of the service is a member, so each event is handled
+/// by one of them. Prefixed like the topics by `KafkaConfig::topic_prefix`.
+pub const GROUP: &str = "recommendations";
+
+/// The topics the consumer reads, as the contract names them.
+pub const TOPICS: [&str; 2] = [topics::ORDERS, topics::CATALOG];
+
+/// Turns events into the signals the tiers read.
+#[derive(Debug, Clone)]
+pub struct Signals {
+    /// How fast an order's weight in the popular tier fades.
+    pub popularity_half_life: HalfLife,
+}
+
+impl Handler for Signals {
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        envelope: &Envelope,
+    ) -> Result<(), HandlerError> {
+        // When it happened, not when it arrived: a late order is counted as of its time,
+        // and a late product event cannot undo a newer one.
+        let at = envelope.time;
+        match &envelope.event {
+            Event::OrderConfirmed(order) => {
+                let lines: Vec<OrderLine> = order
+                    .items
+                    .iter()
+                    .map(|item| OrderLine {
+                        product_id: item.product_id,
+                        quantity: item.quantity,
+                    })
+                    .collect();
+                db::record_purchase(conn, order.user_id, &lines, at, self.popularity_half_life)
+                    .await?;
+            }
+            Event::ProductUpserted(product) => {
+                db::upsert_product(conn, product.product_id, at).await?;
+            }
+            Event::ProductDeleted(product) => {
+                db::mark_product_deleted(conn, product.product_id, at).await?;
+            }
+            // Placed, rejected or cancelled orders are not purchases; stock and users
+            // teach nothing about what to recommend.
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Creates the topics where missing, if the broker answers. The service starts without
+/// its broker: it answers from what it has learned, and the consumer catches up later.
+pub async fn ensure_topics(kafka: &KafkaConfig) {
+    if let Err(error) = shop_events::topics::ensure(kafka).await {
+        tracing::warn!(
+            %error,
+            brokers = %kafka.brokers,
+            "cannot create the Kafka topics; starting anyway, events are read once the broker answers"
+        );
+    }
+}
+
+/// Starts the consumer, stopped by the returned [`Background`]'s token.
+pub fn start(
+    pool: PgPool,
+    kafka: &KafkaConfig,
+    signals: Signals,
+) -> Result<Background, EventsError> {
+    let background = Background::default();
+    let consumer = EventConsumer::new(kafka, GROUP, &TOPICS, pool, signals)?
+        .spawn(background.shutdown.clone());
+    Ok(Background {
+        tasks: vec![consumer],
+        ..background
+    })
+}
