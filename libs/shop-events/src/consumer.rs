@@ -9,7 +9,7 @@ use futures::FutureExt;
 use rdkafka::ClientContext;
 use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureRecord;
 use rdkafka::statistics::Statistics;
 use sqlx::{PgConnection, PgPool};
 use std::future::Future;
@@ -104,7 +104,7 @@ impl Default for ConsumerSettings {
 /// and the `consumer_lag{topic,partition}` gauge from librdkafka's statistics.
 pub struct EventConsumer<H> {
     consumer: StreamConsumer<ConsumerStats>,
-    dead_letters: FutureProducer,
+    dead_letters: kafka::IdempotentProducer,
     pool: PgPool,
     handler: H,
     group_id: String,
@@ -173,7 +173,7 @@ impl<H: Handler> EventConsumer<H> {
         consumer.subscribe(&names)?;
         Ok(Self {
             consumer,
-            dead_letters: kafka::producer(kafka, &format!("{group_id}-dlq"))?,
+            dead_letters: kafka::IdempotentProducer::new(kafka, &format!("{group_id}-dlq"))?,
             pool,
             handler,
             group_id: group_id.to_owned(),
@@ -408,13 +408,14 @@ impl<H: Handler> EventConsumer<H> {
             if let Some(payload) = message.payload() {
                 record = record.payload(payload);
             }
-            match self.dead_letters.send(record, Duration::ZERO).await {
+            match self.dead_letters.get().send(record, Duration::ZERO).await {
                 Ok(_) => {
                     metrics::counter!("events_dlq_total", "topic" => message.topic().to_owned())
                         .increment(1);
                     return Some(());
                 }
                 Err((error, _)) => {
+                    self.dead_letters.renew_if_broken(&error);
                     let pause = backoff.next_delay();
                     tracing::warn!(%error, topic = %dlq, retry_in = ?pause, "cannot dead-letter, retrying");
                     if !sleep_unless_cancelled(shutdown, pause).await {

@@ -102,8 +102,8 @@ impl Event {
     }
 }
 
-/// An amount of money in events: integer minor units and an ISO 4217 code, like
-/// [`shop_api::Money`] but without its strictness about unknown fields.
+/// An amount of money in events: integer minor units and an ISO 4217 code (the shape of
+/// the HTTP API's `Money`, without its strictness about unknown fields).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Money {
     /// In the currency's minor unit (cents for EUR).

@@ -6,8 +6,11 @@ use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::metadata::Metadata;
-use rdkafka::producer::FutureProducer;
+use rdkafka::producer::{FutureProducer, Producer};
+use rdkafka::types::RDKafkaErrorCode;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// How long the producer keeps retrying one message before reporting it failed. Short enough
@@ -29,10 +32,66 @@ pub(crate) fn client_config(config: &KafkaConfig) -> ClientConfig {
 /// A producer that writes each message exactly once per partition and in order, even
 /// when it retries (`enable.idempotence`), and counts a message delivered only once every
 /// in-sync replica has it (`acks=all`).
-pub(crate) fn producer(
-    config: &KafkaConfig,
-    client_id: &str,
-) -> Result<FutureProducer, EventsError> {
+///
+/// An idempotent producer can hit a *fatal* error (the broker fenced it after an outage, a
+/// sequence gap): librdkafka then fails every later message, and the only way on is a new
+/// producer. [`renew_if_broken`](Self::renew_if_broken) makes one.
+pub(crate) struct IdempotentProducer {
+    config: KafkaConfig,
+    client_id: String,
+    current: Mutex<FutureProducer>,
+}
+
+impl IdempotentProducer {
+    pub(crate) fn new(config: &KafkaConfig, client_id: &str) -> Result<Self, EventsError> {
+        Ok(Self {
+            config: config.clone(),
+            client_id: client_id.to_owned(),
+            current: Mutex::new(create_producer(config, client_id)?),
+        })
+    }
+
+    /// The producer to send with (a cheap handle).
+    pub(crate) fn get(&self) -> FutureProducer {
+        self.lock().clone()
+    }
+
+    /// After a failed send: replaces the producer if it is beyond repair, which librdkafka
+    /// reports as a fatal error, or the broker by refusing the producer's identity (what
+    /// tansu does after an outage in which messages timed out).
+    pub(crate) fn renew_if_broken(&self, error: &KafkaError) {
+        let mut current = self.lock();
+        let fatal = current.client().fatal_error().map(|(code, _)| code);
+        let refused = match error {
+            KafkaError::MessageProduction(code) => Some(*code).filter(|code| {
+                matches!(
+                    code,
+                    RDKafkaErrorCode::ProducerFenced
+                        | RDKafkaErrorCode::InvalidProducerEpoch
+                        | RDKafkaErrorCode::UnknownProducerId
+                        | RDKafkaErrorCode::OutOfOrderSequenceNumber
+                )
+            }),
+            _ => None,
+        };
+        let Some(code) = fatal.or(refused) else {
+            return;
+        };
+        tracing::warn!(%code, client_id = %self.client_id, "the Kafka producer is broken, making a new one");
+        match create_producer(&self.config, &self.client_id) {
+            Ok(producer) => *current = producer,
+            Err(error) => tracing::error!(%error, "cannot make a new Kafka producer"),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FutureProducer> {
+        // The guarded value is only ever replaced whole: a panic elsewhere cannot leave it
+        // half-updated.
+        self.current.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn create_producer(config: &KafkaConfig, client_id: &str) -> Result<FutureProducer, EventsError> {
     let producer = client_config(config)
         .set("client.id", client_id)
         .set("enable.idempotence", "true")

@@ -4,7 +4,7 @@ use crate::backoff::{Backoff, sleep_unless_cancelled};
 use crate::{EventsError, KafkaConfig, headers, kafka, outbox};
 use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{FutureRecord, Producer};
 use sqlx::PgPool;
 use sqlx::types::Json;
 use std::collections::HashMap;
@@ -51,7 +51,7 @@ impl Default for RelaySettings {
 pub struct OutboxRelay {
     pool: PgPool,
     kafka: KafkaConfig,
-    producer: FutureProducer,
+    producer: kafka::IdempotentProducer,
     settings: RelaySettings,
 }
 
@@ -81,7 +81,7 @@ impl OutboxRelay {
         Ok(Self {
             pool,
             kafka: kafka.clone(),
-            producer: kafka::producer(kafka, client_id)?,
+            producer: kafka::IdempotentProducer::new(kafka, client_id)?,
             settings: RelaySettings::default(),
         })
     }
@@ -118,6 +118,9 @@ impl OutboxRelay {
                     }
                 }
                 Err(error) => {
+                    if let EventsError::Publish { source, .. } = &error {
+                        self.producer.renew_if_broken(source);
+                    }
                     let pause = backoff.next_delay();
                     tracing::warn!(%error, retry_in = ?pause, "outbox relay cannot publish");
                     pause
@@ -133,7 +136,7 @@ impl OutboxRelay {
         }
         // Everything acknowledged has been marked already; this only lets librdkafka finish
         // its conversation with the broker.
-        let producer = self.producer.clone();
+        let producer = self.producer.get();
         let _ = tokio::task::spawn_blocking(move || producer.flush(Duration::from_secs(2))).await;
         tracing::info!("outbox relay stopped");
     }
@@ -169,6 +172,7 @@ impl OutboxRelay {
 
         // Queue every message before awaiting any, in order: librdkafka batches them and the
         // idempotent producer keeps their order within each partition.
+        let producer = self.producer.get();
         let mut deliveries = Vec::with_capacity(rows.len());
         for row in &rows {
             let topic = self.kafka.topic(&row.topic);
@@ -177,7 +181,7 @@ impl OutboxRelay {
                 .key(&row.key)
                 .payload(&payload)
                 .headers(message_headers(row));
-            match self.producer.send_result(record) {
+            match producer.send_result(record) {
                 Ok(delivery) => deliveries.push(delivery),
                 // The local queue is full: stop here and keep the rest for the next round.
                 Err((error, _)) => {

@@ -3,7 +3,7 @@
 
 use opentelemetry::trace::TracerProvider as _;
 use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use shop_events::{Envelope, KafkaConfig};
@@ -11,6 +11,7 @@ use shop_testing::TestDatabase;
 use sqlx::PgPool;
 use std::sync::Once;
 use std::time::{Duration, Instant};
+use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -35,9 +36,19 @@ pub fn init_tracing() {
         );
         let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
         let tracer = provider.tracer("shop-events-tests");
+        // Logs only when asked for (`RUST_LOG=shop_events=debug`), to the test's output.
+        let logs = std::env::var_os("RUST_LOG").map(|_| {
+            tracing_subscriber::fmt::layer()
+                .with_test_writer()
+                .with_filter(tracing_subscriber::EnvFilter::from_default_env())
+        });
         let _ = tracing_subscriber::registry()
-            .with(tracing_subscriber::filter::LevelFilter::INFO)
-            .with(tracing_opentelemetry::layer().with_tracer(tracer))
+            .with(logs)
+            .with(
+                tracing_opentelemetry::layer()
+                    .with_tracer(tracer)
+                    .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
+            )
             .try_init();
         shop_telemetry::metrics::install_recorder();
     });
@@ -121,20 +132,19 @@ impl TestContext {
     /// Publishes `envelope` straight to its topic, as the relay would (bypassing the outbox).
     pub async fn produce(&self, envelope: &Envelope) {
         let payload = envelope.to_json().expect("json");
-        self.produce_raw(envelope.topic(), &envelope.key(), &payload)
+        self.produce_raw(&self.topic(envelope.topic()), &envelope.key(), &payload)
             .await;
     }
 
-    /// Publishes any bytes to a topic of the contract.
+    /// Publishes any bytes to a topic (a broker name, prefix included).
     pub async fn produce_raw(&self, topic: &str, key: &str, payload: &[u8]) {
         let producer: FutureProducer = ClientConfig::new()
             .set("bootstrap.servers", &self.kafka.brokers)
             .create()
             .expect("producer");
-        let topic = self.topic(topic);
         producer
             .send(
-                FutureRecord::to(&topic)
+                FutureRecord::to(topic)
                     .key(key)
                     .payload(payload)
                     .headers(OwnedHeaders::new()),
@@ -145,30 +155,38 @@ impl TestContext {
             .expect("produced");
     }
 
-    /// Messages in a topic (a broker name, prefix included), counted from its watermarks.
-    pub async fn message_count(&self, topic: &str) -> i64 {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &self.kafka.brokers)
-            .create()
-            .expect("client");
-        let topic = topic.to_owned();
-        let partitions = self.kafka.topic_partitions;
-        tokio::task::spawn_blocking(move || {
-            (0..partitions)
-                .map(|partition| {
-                    let (low, high) = consumer
-                        .fetch_watermarks(&topic, partition, Duration::from_secs(5))
-                        .expect("watermarks");
-                    high - low
-                })
-                .sum()
-        })
-        .await
-        .expect("watermarks task")
+    /// Every message with `key` in a topic (a broker name), as far as the broker has them:
+    /// a sentinel with the same key (so in the same partition, after them) marks the end.
+    /// Broker watermarks would be simpler, but tansu's are not exact.
+    pub async fn read_all_with_key(&self, topic: &str, key: &str) -> Vec<OwnedMessage> {
+        const SENTINEL: &[u8] = b"end of test";
+        self.produce_raw(topic, key, SENTINEL).await;
+        let messages = self
+            .read_until(topic, |messages| {
+                messages
+                    .iter()
+                    .any(|message| message.payload() == Some(SENTINEL))
+            })
+            .await;
+        messages
+            .into_iter()
+            .filter(|message| message.key() == Some(key.as_bytes()))
+            .filter(|message| message.payload() != Some(SENTINEL))
+            .collect()
     }
 
     /// Reads `count` messages from a topic (a broker name), from its beginning.
     pub async fn read(&self, topic: &str, count: usize) -> Vec<OwnedMessage> {
+        self.read_until(topic, |messages| messages.len() >= count)
+            .await
+    }
+
+    /// Reads a topic (a broker name) from its beginning until `done` says so.
+    pub async fn read_until(
+        &self,
+        topic: &str,
+        done: impl Fn(&[OwnedMessage]) -> bool,
+    ) -> Vec<OwnedMessage> {
         let consumer: StreamConsumer = ClientConfig::new()
             .set("bootstrap.servers", &self.kafka.brokers)
             .set(
@@ -182,13 +200,13 @@ impl TestContext {
         consumer.subscribe(&[topic]).expect("subscribed");
         let mut messages = Vec::new();
         let deadline = Instant::now() + PATIENCE;
-        while messages.len() < count {
+        while !done(&messages) {
             let left = deadline.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, consumer.recv()).await {
                 Ok(Ok(message)) => messages.push(message.detach()),
                 Ok(Err(error)) => panic!("cannot read {topic}: {error}"),
                 Err(_) => panic!(
-                    "only {} of {count} messages arrived on {topic} within {PATIENCE:?}",
+                    "{topic} did not have what the test expects within {PATIENCE:?}; it had {} messages",
                     messages.len()
                 ),
             }
@@ -226,14 +244,26 @@ pub fn metric(name: &str, labels: &[(&str, &str)]) -> f64 {
 }
 
 /// Polls `condition` until it holds, failing the test with `what` after [`PATIENCE`].
-pub async fn eventually<F, Fut>(what: &str, mut condition: F)
+pub async fn eventually<F, Fut>(what: &str, condition: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = Instant::now() + PATIENCE;
+    eventually_within(PATIENCE, what, condition).await;
+}
+
+/// Polls `condition` until it holds, failing the test with `what` after `patience`.
+pub async fn eventually_within<F, Fut>(patience: Duration, what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + patience;
     while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {patience:?} waiting until {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
