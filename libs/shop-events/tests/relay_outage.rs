@@ -98,17 +98,17 @@ async fn enqueue(ctx: &TestContext, count: usize) -> Vec<Uuid> {
                 }],
             },
         );
-        let mut tx = ctx.pool.begin().await.unwrap();
-        outbox::enqueue(&mut tx, &envelope).await.unwrap();
-        tx.commit().await.unwrap();
+        let mut tx = ctx.pool.begin().await.expect("transaction");
+        outbox::enqueue(&mut tx, &envelope).await.expect("enqueued");
+        tx.commit().await.expect("committed");
         ids.push(envelope.id);
     }
     ids
 }
 
 async fn pending(ctx: &TestContext) -> i64 {
-    let mut conn = ctx.pool.acquire().await.unwrap();
-    outbox::backlog(&mut conn).await.unwrap().pending
+    let mut conn = ctx.pool.acquire().await.expect("connection");
+    outbox::backlog(&mut conn).await.expect("backlog").pending
 }
 
 #[tokio::test]

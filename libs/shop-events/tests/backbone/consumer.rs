@@ -33,7 +33,7 @@ fn start<H: Handler>(
         ctx.pool.clone(),
         handler,
     )
-    .unwrap()
+    .expect("consumer")
     .with_settings(settings)
     .spawn(shutdown.clone());
     (shutdown, consumer)
@@ -44,7 +44,7 @@ async fn stop((shutdown, consumer): (CancellationToken, JoinHandle<()>)) {
     tokio::time::timeout(Duration::from_secs(10), consumer)
         .await
         .expect("the consumer stops when cancelled")
-        .unwrap();
+        .expect("the consumer task ends without panicking");
 }
 
 #[tokio::test]
@@ -141,7 +141,7 @@ impl Handler for FailingFor {
         *self
             .calls
             .lock()
-            .unwrap()
+            .expect("calls")
             .entry(envelope.subject.clone())
             .or_default() += 1;
         if envelope.subject == self.transient {
