@@ -1,7 +1,7 @@
 //! The catalog service's router and shared state.
 
 use crate::config::Config;
-use crate::{db, routes};
+use crate::{db, events, routes};
 use axum::extract::FromRef;
 use shop_auth::Verifier;
 use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
@@ -17,7 +17,7 @@ pub const SERVICE: ServiceInfo = ServiceInfo {
 #[derive(Debug, Clone, FromRef)]
 pub struct AppState {
     pub db: PgPool,
-    /// Checks the bearer tokens of admin and internal routes.
+    /// Checks the bearer tokens of admin routes.
     pub verifier: Verifier,
 }
 
@@ -31,10 +31,16 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     shop_server::openapi_document(SERVICE, api())
 }
 
-/// Connects to the database, applies migrations, seeds the demo catalog if asked to, and
-/// binds the listener.
+/// Connects to the database and applies migrations (the catalog's, then the event
+/// backbone's), creates the Kafka topics, seeds the demo catalog if asked to, binds the
+/// listener, and starts the outbox relay and the consumer of orders' events.
+///
+/// The broker may be away: the service starts without it (events wait in the outbox, and
+/// readiness reports `broker`), and catches up once it is back.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
+    shop_events::migrate(&pool).await?;
+    let topics_ready = events::create_topics(&config.kafka).await;
     if config.seed {
         let seeded = db::seed::load(&pool).await?;
         tracing::info!(
@@ -43,10 +49,11 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             "demo catalog seeded"
         );
     }
-    let readiness =
-        Readiness::default().with_check("database", shop_db::readiness_check(pool.clone()));
+    let readiness = Readiness::default()
+        .with_check("database", shop_db::readiness_check(pool.clone()))
+        .with_check("broker", shop_events::broker_check(&config.kafka)?);
     let state = AppState {
-        db: pool,
+        db: pool.clone(),
         verifier: config.auth.verifier(),
     };
     let app = ServiceBuilder::new(SERVICE)
@@ -55,5 +62,6 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .readiness(readiness)
         .bind(config.server.listen_addr)
         .await?;
-    Ok(app)
+    let background = events::start(&pool, &config.kafka, topics_ready)?;
+    Ok(app.with_background(background))
 }

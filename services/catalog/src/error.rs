@@ -1,7 +1,6 @@
 //! The catalog's errors, and their one mapping to problem+json.
 
 use crate::domain::InvalidField;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use shop_server::{FieldError, Problem};
 use uuid::Uuid;
@@ -16,12 +15,11 @@ pub enum Error {
     UnknownCategory(String),
     #[error("sku {0:?} belongs to another product")]
     SkuTaken(String),
-    #[error("not enough stock of {0:?}")]
-    OutOfStock(Vec<Uuid>),
-    #[error("the reservation of order {0} was released")]
-    ReservationReleased(Uuid),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// An event could not be added to the outbox.
+    #[error("outbox: {0}")]
+    Outbox(#[from] shop_events::EventsError),
     /// A broken invariant: a bug, reported as a 500.
     #[error("{0}")]
     Internal(String),
@@ -50,18 +48,8 @@ impl From<Error> for Problem {
                 "sku-taken",
                 format!("sku {sku:?} belongs to another product"),
             ),
-            Error::OutOfStock(product_ids) => {
-                Problem::new(StatusCode::CONFLICT, "out-of-stock", "Not enough stock")
-                    .with_detail("some products are short of stock: nothing was reserved")
-                    .with_extension("product_ids", serde_json::json!(product_ids))
-            }
-            Error::ReservationReleased(order_id) => Problem::conflict(
-                "reservation-released",
-                format!(
-                    "the reservation of order {order_id} was released: it cannot be made again"
-                ),
-            ),
             Error::Database(error) => Problem::internal(&error),
+            Error::Outbox(error) => Problem::internal(&error),
             Error::Internal(cause) => Problem::internal(&cause),
         }
     }

@@ -1,8 +1,10 @@
-//! Queries on `catalog.products`.
+//! Queries on `catalog.products`. Every change is announced to other services in its own
+//! transaction (see `events`).
 
 use super::{categories, violated_constraint};
 use crate::domain::product::{Category, Product, ProductDraft};
 use crate::error::Error;
+use crate::events;
 use shop_api::{Money, PageQuery};
 use sqlx::{PgExecutor, PgPool};
 use time::OffsetDateTime;
@@ -122,7 +124,27 @@ pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Product>, 
     Ok(row.map(Product::from))
 }
 
-/// Adds a product; `draft` must be valid.
+/// The products with these ids that exist, by id.
+pub async fn find_many(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<Vec<Product>, sqlx::Error> {
+    let rows = sqlx::query_as!(
+        ProductRow,
+        r#"
+        SELECT p.id, p.sku, p.name, p.description,
+               c.id AS category_id, c.slug AS category_slug, c.name AS category_name,
+               p.price_amount_minor, p.currency, p.stock, p.image_url, p.created_at, p.updated_at
+        FROM catalog.products p
+        JOIN catalog.categories c ON c.id = p.category_id
+        WHERE p.id = ANY($1)
+        ORDER BY p.id
+        "#,
+        ids,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(Product::from).collect())
+}
+
+/// Adds a product and announces it (`ProductUpserted`); `draft` must be valid.
 pub async fn insert(pool: &PgPool, id: Uuid, draft: &ProductDraft) -> Result<Product, Error> {
     let mut tx = pool.begin().await?;
     let category_id = category_id(&mut *tx, &draft.category_slug).await?;
@@ -148,11 +170,13 @@ pub async fn insert(pool: &PgPool, id: Uuid, draft: &ProductDraft) -> Result<Pro
     let product = find(&mut *tx, id)
         .await?
         .ok_or(Error::ProductNotFound(id))?;
+    events::announce_upserted(&mut tx, std::slice::from_ref(&product)).await?;
     tx.commit().await?;
     Ok(product)
 }
 
-/// Replaces every field an admin sets; `draft` must be valid.
+/// Replaces every field an admin sets and announces the result (`ProductUpserted`); `draft`
+/// must be valid.
 pub async fn replace(pool: &PgPool, id: Uuid, draft: &ProductDraft) -> Result<Product, Error> {
     let mut tx = pool.begin().await?;
     let category_id = category_id(&mut *tx, &draft.category_slug).await?;
@@ -182,16 +206,23 @@ pub async fn replace(pool: &PgPool, id: Uuid, draft: &ProductDraft) -> Result<Pr
     let product = find(&mut *tx, id)
         .await?
         .ok_or(Error::ProductNotFound(id))?;
+    events::announce_upserted(&mut tx, std::slice::from_ref(&product)).await?;
     tx.commit().await?;
     Ok(product)
 }
 
-/// Removes a product; false when there was none.
-pub async fn delete(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
+/// Removes a product and announces it (`ProductDeleted`); false when there was none.
+pub async fn delete(pool: &PgPool, id: Uuid) -> Result<bool, Error> {
+    let mut tx = pool.begin().await?;
     let deleted = sqlx::query!("DELETE FROM catalog.products WHERE id = $1", id)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-    Ok(deleted.rows_affected() > 0)
+    if deleted.rows_affected() == 0 {
+        return Ok(false);
+    }
+    events::announce_deleted(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 async fn category_id(db: impl PgExecutor<'_>, slug: &str) -> Result<Uuid, Error> {

@@ -1,10 +1,14 @@
 //! Loading the demo catalog (`seed_data.rs`) at start-up, so that a demo is never empty.
 //!
 //! Idempotent: rows that exist (by id, sku or slug) are left alone, so running it on every
-//! start adds only what is missing and never overwrites an admin's edits. A seeded product
-//! an admin deleted comes back on the next start: set `CATALOG_SEED=false` where that matters.
+//! start adds (and announces) only what is missing and never overwrites an admin's edits. A
+//! seeded product an admin deleted comes back on the next start: set `CATALOG_SEED=false`
+//! where that matters.
 
+use super::products;
 use super::seed_data::{CATEGORIES, PRODUCTS};
+use crate::error::Error;
+use crate::events;
 use sqlx::PgPool;
 use uuid::{Uuid, uuid};
 
@@ -31,8 +35,9 @@ pub struct Seeded {
     pub products: u64,
 }
 
-/// Inserts the demo categories and products that are missing, in one transaction.
-pub async fn load(pool: &PgPool) -> Result<Seeded, sqlx::Error> {
+/// Inserts the demo categories and products that are missing, and announces each product
+/// it inserts (`ProductUpserted`), in one transaction.
+pub async fn load(pool: &PgPool) -> Result<Seeded, Error> {
     let mut tx = pool.begin().await?;
 
     let ids: Vec<Uuid> = CATEGORIES.iter().map(|c| category_id(c.slug)).collect();
@@ -63,7 +68,7 @@ pub async fn load(pool: &PgPool) -> Result<Seeded, sqlx::Error> {
         .iter()
         .map(|p| format!("/images/products/{}.svg", p.sku))
         .collect();
-    let products = sqlx::query!(
+    let inserted = sqlx::query_scalar!(
         r#"
         INSERT INTO catalog.products
             (id, sku, name, description, category_id, price_amount_minor, currency, stock, image_url)
@@ -74,6 +79,7 @@ pub async fn load(pool: &PgPool) -> Result<Seeded, sqlx::Error> {
              AS seed (id, sku, name, description, category_slug, price, stock, image_url)
         JOIN catalog.categories c ON c.slug = seed.category_slug
         ON CONFLICT DO NOTHING
+        RETURNING id
         "#,
         &ids,
         &skus as &[&str],
@@ -85,14 +91,16 @@ pub async fn load(pool: &PgPool) -> Result<Seeded, sqlx::Error> {
         &image_urls,
         CURRENCY,
     )
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    .fetch_all(&mut *tx)
+    .await?;
+    // Other services learn of the new products; those that existed were announced then.
+    let products = products::find_many(&mut *tx, &inserted).await?;
+    events::announce_upserted(&mut tx, &products).await?;
 
     tx.commit().await?;
     Ok(Seeded {
         categories,
-        products,
+        products: inserted.len() as u64,
     })
 }
 

@@ -1,37 +1,37 @@
-//! Stock reservations: the catalog's side of the checkout saga, in single transactions.
+//! Stock reservations: the catalog's side of the checkout saga.
 //!
-//! Callable from an HTTP handler today and from an event consumer later: both need the same
-//! guarantees, which live here and in the schema.
+//! Both functions run on the caller's connection, so that the event consumer can decide and
+//! announce its decision in one transaction. Each is atomic on its own all the same: it
+//! works in a transaction of its own, which inside the caller's is a savepoint.
 //!
 //! - **All or nothing.** The products of a reservation are locked, checked, and only then
-//!   decremented, in one transaction.
+//!   decremented.
 //! - **No deadlocks.** Every transaction locks products in id order, so two orders sharing
 //!   products queue behind each other instead of waiting on each other.
 //! - **Never negative.** The decrement is conditional (`stock >= quantity`) and the schema's
 //!   `CHECK (stock >= 0)` stops anything that slips past.
 //! - **Once per order.** The order's row in `stock_reservations` is written first: a repeated
-//!   request waits for the first to finish, then finds its outcome and returns it unchanged.
+//!   request waits for the first to finish, then finds the row and changes nothing.
 
-use crate::domain::InvalidField;
-use crate::domain::stock::{Outcome, Release, ReservationLine, Status};
+use crate::domain::stock::{Decision, Rejection, Release, ReservationLine};
 use crate::error::Error;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{Connection, PgConnection};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Takes stock for every line of `order_id`, or for none (a rejection), and records which.
-/// An order reserved before gets its recorded outcome back, and stock is not touched.
+/// Takes stock for every line of `order_id`, or for none (a rejection: some products are
+/// short or unknown), and records which.
 ///
-/// `lines` must be valid (see `ReservationRequest::validate`). An unknown product is an
-/// [`Error::Invalid`] naming its line, and nothing is recorded.
+/// `None` when the order was decided (or released) before: nothing changes, and whoever
+/// decided it then announced it then. `lines` must be valid (see `reservation_lines`).
 pub async fn reserve(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     order_id: Uuid,
     lines: &[ReservationLine],
-) -> Result<Outcome, Error> {
-    let mut tx = pool.begin().await?;
+) -> Result<Option<Decision>, Error> {
+    let mut tx = conn.begin().await?;
     // Claims the order. A concurrent request for the same order waits here until this
-    // transaction ends, then inserts nothing and reads the outcome below.
+    // transaction ends, then inserts nothing.
     let claimed = sqlx::query!(
         r#"
         INSERT INTO catalog.stock_reservations (order_id, status)
@@ -43,20 +43,15 @@ pub async fn reserve(
     .execute(&mut *tx)
     .await?;
     if claimed.rows_affected() == 0 {
-        return recorded_outcome(&mut tx, order_id).await;
+        return Ok(None);
     }
 
     let available = lock_stock(&mut tx, lines).await?;
-    let unknown: Vec<_> = lines
+    let unknown_product_ids: Vec<Uuid> = lines
         .iter()
-        .enumerate()
-        .filter(|(_, line)| !available.contains_key(&line.product_id))
-        .map(|(i, _)| InvalidField::new(format!("items[{i}].product_id"), "no such product"))
+        .filter(|line| !available.contains_key(&line.product_id))
+        .map(|line| line.product_id)
         .collect();
-    if !unknown.is_empty() {
-        // Dropping the transaction rolls back the claim: nothing is recorded.
-        return Err(Error::Invalid(unknown));
-    }
     let short_product_ids: Vec<Uuid> = lines
         .iter()
         .filter(|line| {
@@ -71,7 +66,7 @@ pub async fn reserve(
         .iter()
         .map(|line| (line.product_id, line.quantity))
         .unzip();
-    let outcome = if short_product_ids.is_empty() {
+    let decision = if unknown_product_ids.is_empty() && short_product_ids.is_empty() {
         let taken = sqlx::query!(
             r#"
             UPDATE catalog.products p
@@ -92,20 +87,25 @@ pub async fn reserve(
                 lines.len()
             )));
         }
-        Outcome::Reserved
+        Decision::Reserved
     } else {
         sqlx::query!(
             r#"
             UPDATE catalog.stock_reservations
-            SET status = 'rejected', short_product_ids = $2, updated_at = now()
+            SET status = 'rejected', short_product_ids = $2, unknown_product_ids = $3,
+                updated_at = now()
             WHERE order_id = $1
             "#,
             order_id,
             &short_product_ids,
+            &unknown_product_ids,
         )
         .execute(&mut *tx)
         .await?;
-        Outcome::Rejected { short_product_ids }
+        Decision::Rejected(Rejection {
+            short_product_ids,
+            unknown_product_ids,
+        })
     };
 
     sqlx::query!(
@@ -121,15 +121,15 @@ pub async fn reserve(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(outcome)
+    Ok(Some(decision))
 }
 
 /// Puts the stock held for `order_id` back, once: a second release returns nothing more.
 ///
 /// Releasing an order that never reserved records it as released, so that a reservation
-/// arriving late (a retry overtaken by its own compensation) cannot take stock any more.
-pub async fn release(pool: &PgPool, order_id: Uuid) -> Result<Release, Error> {
-    let mut tx = pool.begin().await?;
+/// arriving late (a request overtaken by its own cancellation) cannot take stock any more.
+pub async fn release(conn: &mut PgConnection, order_id: Uuid) -> Result<Release, Error> {
+    let mut tx = conn.begin().await?;
     let tombstone = sqlx::query!(
         r#"
         INSERT INTO catalog.stock_reservations (order_id, status)
@@ -176,25 +176,26 @@ pub async fn release(pool: &PgPool, order_id: Uuid) -> Result<Release, Error> {
     .fetch_all(&mut *tx)
     .await?;
     // A product deleted meanwhile has no shelf to return to: its line is skipped.
-    sqlx::query!(
+    let product_ids = sqlx::query_scalar!(
         r#"
         UPDATE catalog.products p
         SET stock = p.stock + line.quantity, updated_at = now()
         FROM catalog.stock_reservation_lines line
         WHERE line.order_id = $1 AND line.product_id = p.id
+        RETURNING p.id
         "#,
         order_id,
     )
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Release::Returned)
+    Ok(Release::Returned { product_ids })
 }
 
 /// Locks the products of `lines` in id order and returns their stock. Unknown products are
 /// missing from the map.
 async fn lock_stock(
-    tx: &mut PgConnection,
+    conn: &mut PgConnection,
     lines: &[ReservationLine],
 ) -> Result<HashMap<Uuid, i32>, sqlx::Error> {
     let ids: Vec<Uuid> = lines.iter().map(|line| line.product_id).collect();
@@ -202,28 +203,7 @@ async fn lock_stock(
         "SELECT id, stock FROM catalog.products WHERE id = ANY($1) ORDER BY id FOR UPDATE",
         &ids,
     )
-    .fetch_all(tx)
+    .fetch_all(conn)
     .await?;
     Ok(rows.into_iter().map(|row| (row.id, row.stock)).collect())
-}
-
-async fn recorded_outcome(tx: &mut PgConnection, order_id: Uuid) -> Result<Outcome, Error> {
-    let row = sqlx::query!(
-        "SELECT status, short_product_ids FROM catalog.stock_reservations WHERE order_id = $1",
-        order_id,
-    )
-    .fetch_one(tx)
-    .await?;
-    match Status::parse(&row.status) {
-        Some(Status::Reserved) => Ok(Outcome::Reserved),
-        Some(Status::Rejected) => Ok(Outcome::Rejected {
-            short_product_ids: row.short_product_ids,
-        }),
-        Some(Status::Released) => Ok(Outcome::Released),
-        // The column's CHECK constraint allows nothing else.
-        None => Err(Error::Internal(format!(
-            "order {order_id} has the unknown reservation status {:?}",
-            row.status
-        ))),
-    }
 }

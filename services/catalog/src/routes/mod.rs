@@ -2,7 +2,6 @@
 
 mod categories;
 mod products;
-mod stock;
 
 use crate::app::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,9 +15,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             products::get_product,
             products::replace_product,
             products::delete_product
-        ))
-        .routes(routes!(stock::reserve_stock))
-        .routes(routes!(stock::release_stock));
+        ));
     shop_auth::openapi::add_bearer_scheme(router.get_openapi_mut());
     router
 }

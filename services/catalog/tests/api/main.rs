@@ -2,8 +2,10 @@
 
 mod admin;
 mod categories;
+mod events;
 mod helpers;
 mod products;
+mod saga;
 mod seed;
 mod standard;
 mod stock;

@@ -2,6 +2,9 @@
 
 use crate::helpers::spawn_app;
 use catalog::db::seed;
+use shop_events::event::Event;
+use std::collections::HashSet;
+use uuid::Uuid;
 
 #[tokio::test]
 async fn the_demo_catalog_is_seeded() {
@@ -38,11 +41,17 @@ async fn seeding_again_changes_nothing() {
         .unwrap()
     };
     let before = snapshot().await;
+    let announced = app.outbox().await.len();
 
     let seeded = seed::load(&app.pool).await.unwrap();
 
     assert_eq!((seeded.categories, seeded.products), (0, 0));
     assert_eq!(snapshot().await, before);
+    assert_eq!(
+        app.outbox().await.len(),
+        announced,
+        "nothing new to announce"
+    );
 }
 
 #[tokio::test]
@@ -67,4 +76,44 @@ async fn seeding_keeps_an_admins_edits() {
     .await
     .unwrap();
     assert_eq!((row.price_amount_minor, row.stock), (1999, 7));
+}
+
+#[tokio::test]
+async fn seeding_announces_each_product_it_inserts_once() {
+    let app = spawn_app().await;
+    let events = app.catalog_events();
+    let seeded: HashSet<Uuid> = sqlx::query_scalar!("SELECT id FROM catalog.products")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+
+    let announced = events
+        .wait_for(seeded.len(), "seeded products", |received| {
+            matches!(received.event(), Event::ProductUpserted(_))
+        })
+        .await;
+
+    let keys: HashSet<Uuid> = announced
+        .iter()
+        .map(|received| received.key.parse().unwrap())
+        .collect();
+    assert_eq!(keys, seeded, "one per product, keyed by its id");
+    assert_eq!(announced.len(), seeded.len(), "none twice");
+    let espresso = announced
+        .iter()
+        .find_map(|received| match received.event() {
+            Event::ProductUpserted(e) if e.sku == "CT-ESP-001" => Some(e.clone()),
+            _ => None,
+        })
+        .expect("the espresso beans");
+    assert_eq!(espresso.product_id, seed::product_id("CT-ESP-001"));
+    assert_eq!(espresso.category_slug, "coffee-tea");
+    assert_eq!(espresso.price.currency, "EUR");
+
+    // A second seed inserts nothing, so it announces nothing.
+    let before = app.outbox().await.len();
+    seed::load(&app.pool).await.unwrap();
+    assert_eq!(app.outbox().await.len(), before);
 }

@@ -1,31 +1,60 @@
-//! Reserving and releasing stock for orders (`/internal/v1/stock/reservations`).
+//! Reserving and releasing stock (`db::stock`), as the consumer of orders' events does it:
+//! each call in a transaction of its own, many at once.
 
-use crate::helpers::{invalid_fields, problem, spawn_app};
-use reqwest::Method;
-use serde_json::{Value, json};
-use shop_auth::Role;
+use crate::helpers::{TestApp, spawn_app};
+use catalog::db::stock;
+use catalog::domain::stock::{Decision, Rejection, Release, ReservationLine};
+use catalog::error::Error;
 use uuid::Uuid;
+
+fn line(product_id: Uuid, quantity: i32) -> ReservationLine {
+    ReservationLine {
+        product_id,
+        quantity,
+    }
+}
+
+impl TestApp {
+    /// Reserves in a transaction of its own, as the consumer does.
+    async fn reserve(
+        &self,
+        order_id: Uuid,
+        lines: &[ReservationLine],
+    ) -> Result<Option<Decision>, Error> {
+        let mut tx = self.pool.begin().await?;
+        let decision = stock::reserve(&mut tx, order_id, lines).await?;
+        tx.commit().await?;
+        Ok(decision)
+    }
+
+    /// Releases in a transaction of its own, as the consumer does.
+    async fn release(&self, order_id: Uuid) -> Release {
+        let mut tx = self.pool.begin().await.expect("a transaction");
+        let release = stock::release(&mut tx, order_id).await.expect("released");
+        tx.commit().await.expect("committed");
+        release
+    }
+}
+
+fn short(product_ids: Vec<Uuid>) -> Option<Decision> {
+    Some(Decision::Rejected(Rejection {
+        short_product_ids: product_ids,
+        unknown_product_ids: vec![],
+    }))
+}
 
 #[tokio::test]
 async fn reserves_every_line_of_an_order() {
     let app = spawn_app().await;
     let mug = app.product_with_stock("OD-MUG-100", 10).await;
     let lamp = app.product_with_stock("OD-LMP-100", 3).await;
-    let order_id = Uuid::now_v7();
 
-    let response = app
-        .reserve(
-            order_id,
-            json!([
-                { "product_id": mug, "quantity": 4 },
-                { "product_id": lamp, "quantity": 3 },
-            ]),
-        )
-        .await;
+    let decision = app
+        .reserve(Uuid::now_v7(), &[line(mug, 4), line(lamp, 3)])
+        .await
+        .unwrap();
 
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body, json!({ "order_id": order_id, "status": "reserved" }));
+    assert_eq!(decision, Some(Decision::Reserved));
     assert_eq!((app.stock_of(mug).await, app.stock_of(lamp).await), (6, 0));
 }
 
@@ -34,18 +63,14 @@ async fn reserving_the_same_order_again_takes_nothing_more() {
     let app = spawn_app().await;
     let mug = app.product_with_stock("OD-MUG-100", 10).await;
     let order_id = Uuid::now_v7();
-    let items = json!([{ "product_id": mug, "quantity": 4 }]);
 
-    let first = app.reserve(order_id, items.clone()).await;
-    let second = app.reserve(order_id, items).await;
+    let first = app.reserve(order_id, &[line(mug, 4)]).await.unwrap();
+    let second = app.reserve(order_id, &[line(mug, 4)]).await.unwrap();
 
+    assert_eq!(first, Some(Decision::Reserved));
     assert_eq!(
-        (first.status().as_u16(), second.status().as_u16()),
-        (200, 200)
-    );
-    assert_eq!(
-        second.json::<Value>().await.unwrap(),
-        json!({ "order_id": order_id, "status": "reserved" })
+        second, None,
+        "decided before: nothing to decide or announce"
     );
     assert_eq!(app.stock_of(mug).await, 6);
 }
@@ -56,90 +81,54 @@ async fn a_short_line_reserves_nothing_and_names_the_product() {
     let mug = app.product_with_stock("OD-MUG-100", 10).await;
     let lamp = app.product_with_stock("OD-LMP-100", 2).await;
     let order_id = Uuid::now_v7();
-    let items = json!([
-        { "product_id": mug, "quantity": 4 },
-        { "product_id": lamp, "quantity": 3 },
-    ]);
+    let lines = [line(mug, 4), line(lamp, 3)];
 
-    let response = app.reserve(order_id, items.clone()).await;
+    let decision = app.reserve(order_id, &lines).await.unwrap();
 
-    let body = problem(response, 409).await;
-    assert_eq!(body["type"], "/problems/out-of-stock");
-    assert_eq!(body["product_ids"], json!([lamp]));
+    assert_eq!(decision, short(vec![lamp]));
     assert_eq!((app.stock_of(mug).await, app.stock_of(lamp).await), (10, 2));
 
-    // The rejection is recorded: repeating the order gets it again, even after a restock.
+    // The rejection is recorded: the same order again takes nothing, even after a restock.
     sqlx::query!("UPDATE catalog.products SET stock = 50 WHERE id = $1", lamp)
         .execute(&app.pool)
         .await
         .unwrap();
-    let again = problem(app.reserve(order_id, items).await, 409).await;
-    assert_eq!(again["product_ids"], json!([lamp]));
+    assert_eq!(app.reserve(order_id, &lines).await.unwrap(), None);
     assert_eq!(
         (app.stock_of(mug).await, app.stock_of(lamp).await),
         (10, 50)
     );
+    let recorded = sqlx::query!(
+        "SELECT status, short_product_ids FROM catalog.stock_reservations WHERE order_id = $1",
+        order_id
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (recorded.status.as_str(), recorded.short_product_ids),
+        ("rejected", vec![lamp])
+    );
 }
 
 #[tokio::test]
-async fn an_unknown_product_is_named_and_nothing_is_recorded() {
+async fn an_unknown_product_rejects_the_order_and_is_named() {
     let app = spawn_app().await;
-    let mug = app.product_with_stock("OD-MUG-100", 10).await;
-    let order_id = Uuid::now_v7();
+    let mug = app.product_with_stock("OD-MUG-100", 1).await;
+    let gone = Uuid::now_v7();
 
-    let response = app
-        .reserve(
-            order_id,
-            json!([
-                { "product_id": mug, "quantity": 1 },
-                { "product_id": Uuid::now_v7(), "quantity": 1 },
-            ]),
-        )
-        .await;
+    let decision = app
+        .reserve(Uuid::now_v7(), &[line(mug, 2), line(gone, 1)])
+        .await
+        .unwrap();
 
-    assert_eq!(invalid_fields(response).await, ["items[1].product_id"]);
-    assert_eq!(app.stock_of(mug).await, 10);
-    // Nothing recorded: the order can still reserve once it asks for real products.
-    let retry = app
-        .reserve(order_id, json!([{ "product_id": mug, "quantity": 1 }]))
-        .await;
-    assert_eq!(retry.status(), 200);
-    assert_eq!(app.stock_of(mug).await, 9);
-}
-
-#[tokio::test]
-async fn invalid_lines_are_named() {
-    let app = spawn_app().await;
-    let mug = app.product_with_stock("OD-MUG-100", 10).await;
-    let cases = [
-        (json!([]), vec!["items"]),
-        (
-            json!([{ "product_id": mug, "quantity": 0 }]),
-            vec!["items[0].quantity"],
-        ),
-        (
-            json!([{ "product_id": mug, "quantity": -2 }]),
-            vec!["items[0].quantity"],
-        ),
-        (
-            json!([{ "product_id": mug, "quantity": 1 }, { "product_id": mug, "quantity": 1 }]),
-            vec!["items[1].product_id"],
-        ),
-        (
-            json!([{ "product_id": "mug", "quantity": 1 }]),
-            vec!["items[0].product_id"],
-        ),
-        (json!([{ "product_id": mug }]), vec!["items[0].quantity"]),
-        (
-            json!([{ "product_id": mug, "quantity": 1, "price": 5 }]),
-            vec!["items[0].price"],
-        ),
-    ];
-    for (items, fields) in cases {
-        let response = app.reserve(Uuid::now_v7(), items.clone()).await;
-        assert_eq!(invalid_fields(response).await, fields, "{items}");
-    }
-    assert_eq!(app.stock_of(mug).await, 10);
+    let expected = Rejection {
+        short_product_ids: vec![mug],
+        unknown_product_ids: vec![gone],
+    };
+    assert_eq!(expected.reason(), "insufficient stock and unknown products");
+    assert_eq!(decision, Some(Decision::Rejected(expected)));
+    assert_eq!(app.stock_of(mug).await, 1);
 }
 
 #[tokio::test]
@@ -147,24 +136,21 @@ async fn releasing_returns_the_stock_once() {
     let app = spawn_app().await;
     let mug = app.product_with_stock("OD-MUG-100", 10).await;
     let order_id = Uuid::now_v7();
-    let reserved = app
-        .reserve(order_id, json!([{ "product_id": mug, "quantity": 4 }]))
-        .await;
-    assert_eq!(reserved.status(), 200);
+    let reserved = app.reserve(order_id, &[line(mug, 4)]).await.unwrap();
+    assert_eq!(reserved, Some(Decision::Reserved));
 
-    assert_eq!(app.release(order_id).await.status(), 204);
+    assert_eq!(
+        app.release(order_id).await,
+        Release::Returned {
+            product_ids: vec![mug]
+        }
+    );
     assert_eq!(app.stock_of(mug).await, 10);
-    assert_eq!(app.release(order_id).await.status(), 204);
+    assert_eq!(app.release(order_id).await, Release::NothingHeld);
     assert_eq!(app.stock_of(mug).await, 10, "released once");
 
     // A released order cannot take the stock again.
-    let again = app
-        .reserve(order_id, json!([{ "product_id": mug, "quantity": 4 }]))
-        .await;
-    assert_eq!(
-        problem(again, 409).await["type"],
-        "/problems/reservation-released"
-    );
+    assert_eq!(app.reserve(order_id, &[line(mug, 4)]).await.unwrap(), None);
     assert_eq!(app.stock_of(mug).await, 10);
 }
 
@@ -174,15 +160,10 @@ async fn releasing_before_reserving_blocks_the_late_reservation() {
     let mug = app.product_with_stock("OD-MUG-100", 10).await;
     let order_id = Uuid::now_v7();
 
-    assert_eq!(app.release(order_id).await.status(), 204);
-    let late = app
-        .reserve(order_id, json!([{ "product_id": mug, "quantity": 4 }]))
-        .await;
+    assert_eq!(app.release(order_id).await, Release::NothingHeld);
+    let late = app.reserve(order_id, &[line(mug, 4)]).await.unwrap();
 
-    assert_eq!(
-        problem(late, 409).await["type"],
-        "/problems/reservation-released"
-    );
+    assert_eq!(late, None);
     assert_eq!(app.stock_of(mug).await, 10);
 }
 
@@ -191,43 +172,81 @@ async fn releasing_a_rejected_reservation_returns_nothing() {
     let app = spawn_app().await;
     let mug = app.product_with_stock("OD-MUG-100", 2).await;
     let order_id = Uuid::now_v7();
-    let rejected = app
-        .reserve(order_id, json!([{ "product_id": mug, "quantity": 3 }]))
-        .await;
-    assert_eq!(rejected.status(), 409);
+    let rejected = app.reserve(order_id, &[line(mug, 3)]).await.unwrap();
+    assert_eq!(rejected, short(vec![mug]));
 
-    assert_eq!(app.release(order_id).await.status(), 204);
+    assert_eq!(app.release(order_id).await, Release::NothingHeld);
 
     assert_eq!(app.stock_of(mug).await, 2);
 }
 
 #[tokio::test]
+async fn a_release_skips_products_deleted_meanwhile() {
+    let app = spawn_app().await;
+    let mug = app.product_with_stock("OD-MUG-100", 10).await;
+    let lamp = app.product_with_stock("OD-LMP-100", 10).await;
+    let order_id = Uuid::now_v7();
+    app.reserve(order_id, &[line(mug, 1), line(lamp, 1)])
+        .await
+        .unwrap();
+    sqlx::query!("DELETE FROM catalog.products WHERE id = $1", lamp)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        app.release(order_id).await,
+        Release::Returned {
+            product_ids: vec![mug]
+        }
+    );
+    assert_eq!(app.stock_of(mug).await, 10);
+}
+
+#[tokio::test]
+async fn a_reservation_rolls_back_with_the_callers_transaction() {
+    let app = spawn_app().await;
+    let mug = app.product_with_stock("OD-MUG-100", 10).await;
+    let order_id = Uuid::now_v7();
+
+    // As when the consumer's handler fails after reserving: nothing of it stays.
+    let mut tx = app.pool.begin().await.unwrap();
+    let decision = stock::reserve(&mut tx, order_id, &[line(mug, 4)])
+        .await
+        .unwrap();
+    assert_eq!(decision, Some(Decision::Reserved));
+    tx.rollback().await.unwrap();
+
+    assert_eq!(app.stock_of(mug).await, 10);
+    let retried = app.reserve(order_id, &[line(mug, 4)]).await.unwrap();
+    assert_eq!(
+        retried,
+        Some(Decision::Reserved),
+        "the retry decides afresh"
+    );
+    assert_eq!(app.stock_of(mug).await, 6);
+}
+
+#[tokio::test]
 async fn concurrent_orders_never_oversell() {
     let app = spawn_app().await;
-    let mug = app.product_with_stock("OD-MUG-100", 5).await;
+    let mug = app.product_with_stock("OD-MUG-100", 10).await;
 
-    let attempts = (0..20).map(|_| {
-        app.reserve(
-            Uuid::now_v7(),
-            json!([{ "product_id": mug, "quantity": 1 }]),
-        )
-    });
-    let statuses: Vec<u16> = futures::future::join_all(attempts)
+    let app = &app;
+    let attempts =
+        (0..50).map(|_| async move { app.reserve(Uuid::now_v7(), &[line(mug, 1)]).await });
+    let decisions: Vec<Option<Decision>> = futures::future::join_all(attempts)
         .await
-        .iter()
-        .map(|response| response.status().as_u16())
+        .into_iter()
+        .map(Result::unwrap)
         .collect();
 
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 200).count(),
-        5,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|&&s| s == 409).count(),
-        15,
-        "{statuses:?}"
-    );
+    let reserved = decisions
+        .iter()
+        .filter(|d| **d == Some(Decision::Reserved))
+        .count();
+    let rejected = decisions.iter().filter(|d| **d == short(vec![mug])).count();
+    assert_eq!((reserved, rejected), (10, 40), "{decisions:?}");
     assert_eq!(app.stock_of(mug).await, 0);
 }
 
@@ -238,19 +257,20 @@ async fn concurrent_orders_over_shared_products_do_not_deadlock() {
     let lamp = app.product_with_stock("OD-LMP-100", 100).await;
 
     // Half list the products one way round, half the other.
-    let attempts = (0..20).map(|i| {
+    let app = &app;
+    let attempts = (0..20).map(|i| async move {
         let (first, second) = if i % 2 == 0 { (mug, lamp) } else { (lamp, mug) };
-        app.reserve(
-            Uuid::now_v7(),
-            json!([
-                { "product_id": first, "quantity": 1 },
-                { "product_id": second, "quantity": 2 },
-            ]),
-        )
+        app.reserve(Uuid::now_v7(), &[line(first, 1), line(second, 2)])
+            .await
     });
-    let responses = futures::future::join_all(attempts).await;
+    let decisions = futures::future::join_all(attempts).await;
 
-    assert!(responses.iter().all(|r| r.status() == 200));
+    assert!(
+        decisions
+            .iter()
+            .all(|d| matches!(d, Ok(Some(Decision::Reserved)))),
+        "{decisions:?}"
+    );
     assert_eq!(app.stock_of(mug).await + app.stock_of(lamp).await, 200 - 60);
 }
 
@@ -268,46 +288,4 @@ async fn stock_can_never_be_negative() {
     assert_eq!(error.code().as_deref(), Some("23514"), "check_violation");
     assert_eq!(error.constraint(), Some("products_stock_check"));
     assert_eq!(app.stock_of(mug).await, 1);
-}
-
-#[tokio::test]
-async fn reservations_need_a_valid_token() {
-    let app = spawn_app().await;
-    let mug = app.product_with_stock("OD-MUG-100", 10).await;
-    let order_id = Uuid::now_v7();
-    let body = json!({ "order_id": order_id, "items": [{ "product_id": mug, "quantity": 1 }] });
-    let sub = Uuid::now_v7();
-    let refused = [
-        None,
-        Some(app.issuer.expired_token(sub, Role::Customer)),
-        Some(app.issuer.token_signed_by_another_key(sub, Role::Customer)),
-        Some(app.issuer.token_with_alg_none(sub, Role::Customer)),
-        Some(
-            app.issuer
-                .token_for_audience(sub, Role::Customer, "another-shop"),
-        ),
-    ];
-    let release = format!("/internal/v1/stock/reservations/{order_id}");
-    for token in &refused {
-        let reserve = app
-            .send(
-                Method::POST,
-                "/internal/v1/stock/reservations",
-                token.as_deref(),
-                Some(&body),
-            )
-            .await;
-        assert_eq!(
-            problem(reserve, 401).await["type"],
-            "/problems/unauthorized"
-        );
-        let release = app
-            .send(Method::DELETE, &release, token.as_deref(), None)
-            .await;
-        assert_eq!(
-            problem(release, 401).await["type"],
-            "/problems/unauthorized"
-        );
-    }
-    assert_eq!(app.stock_of(mug).await, 10);
 }

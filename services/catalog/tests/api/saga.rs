@@ -1,0 +1,353 @@
+//! The catalog's side of the order saga, end to end: orders' events published on the broker,
+//! the catalog's decisions read back from `catalog.events`.
+
+use crate::helpers::{Received, TestApp, read_raw, spawn_app};
+use rdkafka::message::{Headers, Message};
+use shop_events::event::{
+    Event, Item, Money, OrderCancelled, OrderConfirmed, OrderPlaced, PricedItem, StockRejected,
+    StockReserved,
+};
+use shop_events::topics;
+use std::collections::HashSet;
+use uuid::Uuid;
+
+fn order_placed(order_id: Uuid, items: &[(Uuid, u32)]) -> OrderPlaced {
+    OrderPlaced {
+        order_id,
+        user_id: Uuid::now_v7(),
+        items: items
+            .iter()
+            .map(|&(product_id, quantity)| PricedItem {
+                product_id,
+                quantity,
+                unit_price_minor: 2990,
+            })
+            .collect(),
+        total: Money {
+            amount_minor: 2990,
+            currency: "EUR".into(),
+        },
+    }
+}
+
+fn order_cancelled(order_id: Uuid, items: &[(Uuid, u32)]) -> OrderCancelled {
+    OrderCancelled {
+        order_id,
+        user_id: Uuid::now_v7(),
+        items: items
+            .iter()
+            .map(|&(product_id, quantity)| Item {
+                product_id,
+                quantity,
+            })
+            .collect(),
+        was_confirmed: true,
+    }
+}
+
+/// Whether `event` is the catalog's decision about `order_id`.
+fn is_decision_about(event: &Event, order_id: Uuid) -> bool {
+    match event {
+        Event::StockReserved(e) => e.order_id == order_id,
+        Event::StockRejected(e) => e.order_id == order_id,
+        _ => false,
+    }
+}
+
+fn decision_about(order_id: Uuid) -> impl Fn(&Received) -> bool {
+    move |received| is_decision_about(received.event(), order_id)
+}
+
+/// Whether a message announces `product_id` with `stock` units.
+fn stock_announced(product_id: Uuid, stock: u32) -> impl Fn(&Received) -> bool {
+    move |received| matches!(received.event(), Event::ProductUpserted(e) if e.product_id == product_id && e.stock == stock)
+}
+
+impl TestApp {
+    /// The decisions about `order_id` in the outbox: all that will ever be published.
+    async fn decisions_about(&self, order_id: Uuid) -> usize {
+        self.outbox()
+            .await
+            .iter()
+            .filter(|envelope| is_decision_about(&envelope.event, order_id))
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn an_order_with_stock_is_reserved_and_announced() {
+    let app = spawn_app().await;
+    let events = app.catalog_events();
+    let mug = app.product_with_stock("OD-MUG-100", 10).await;
+    let lamp = app.product_with_stock("OD-LMP-100", 3).await;
+    let order_id = Uuid::now_v7();
+
+    app.publish(order_placed(order_id, &[(mug, 4), (lamp, 3)]))
+        .await;
+
+    let decision = events
+        .wait_for(1, "decisions", decision_about(order_id))
+        .await
+        .remove(0);
+    assert_eq!(decision.key, order_id.to_string(), "keyed by order");
+    assert_eq!(decision.envelope.source, "catalog");
+    assert_eq!(
+        decision.event(),
+        &Event::StockReserved(StockReserved {
+            order_id,
+            items: vec![
+                Item {
+                    product_id: mug,
+                    quantity: 4
+                },
+                Item {
+                    product_id: lamp,
+                    quantity: 3
+                },
+            ],
+        })
+    );
+    assert_eq!((app.stock_of(mug).await, app.stock_of(lamp).await), (6, 0));
+    // The new stock is announced too, keyed by product.
+    let announced = events
+        .wait_for(1, "stock announcements", stock_announced(mug, 6))
+        .await;
+    assert_eq!(announced[0].key, mug.to_string());
+    events
+        .wait_for(1, "stock announcements", stock_announced(lamp, 0))
+        .await;
+}
+
+#[tokio::test]
+async fn an_order_short_of_stock_is_rejected_and_nothing_is_taken() {
+    let app = spawn_app().await;
+    let events = app.catalog_events();
+    let mug = app.product_with_stock("OD-MUG-100", 10).await;
+    let lamp = app.product_with_stock("OD-LMP-100", 2).await;
+    let order_id = Uuid::now_v7();
+
+    app.publish(order_placed(order_id, &[(mug, 4), (lamp, 3)]))
+        .await;
+
+    let decision = events
+        .wait_for(1, "decisions", decision_about(order_id))
+        .await
+        .remove(0);
+    assert_eq!(decision.key, order_id.to_string());
+    assert_eq!(
+        decision.event(),
+        &Event::StockRejected(StockRejected {
+            order_id,
+            reason: "insufficient stock".into(),
+            product_ids: vec![lamp],
+        })
+    );
+    assert_eq!((app.stock_of(mug).await, app.stock_of(lamp).await), (10, 2));
+}
+
+#[tokio::test]
+async fn an_order_for_an_unknown_product_is_rejected_naming_it() {
+    let app = spawn_app().await;
+    let events = app.catalog_events();
+    let mug = app.product_with_stock("OD-MUG-100", 10).await;
+    let (order_id, gone) = (Uuid::now_v7(), Uuid::now_v7());
+
+    app.publish(order_placed(order_id, &[(mug, 1), (gone, 1)]))
+        .await;
+
+    let decision = events
+        .wait_for(1, "decisions", decision_about(order_id))
+        .await
+        .remove(0);
+    assert_eq!(
+        decision.event(),
+        &Event::StockRejected(StockRejected {
+            order_id,
+            reason: "unknown products".into(),
+            product_ids: vec![gone],
+        })
+    );
+    assert_eq!(app.stock_of(mug).await, 10);
+}
+
+#[tokio::test]
+async fn the_same_order_placed_again_is_decided_and_announced_once() {
+    let app = spawn_app().await;
+    let mug = app.product_with_stock("OD-MUG-100", 10).await;
+    let order_id = Uuid::now_v7();
+    let placed = order_placed(order_id, &[(mug, 4)]);
+
+    let first = app.publish(placed.clone()).await;
+    // The same envelope redelivered, and the same order in a new envelope.
+    app.publish_envelope(&first).await;
+    let again = app.publish(placed).await;
+    app.wait_until_processed(&[&first, &again]).await;
+
+    assert_eq!(app.stock_of(mug).await, 6);
+    assert_eq!(app.decisions_about(order_id).await, 1);
+}
+
+#[tokio::test]
+async fn a_cancelled_order_gets_its_stock_back_once() {
+    let app = spawn_app().await;
+    let events = app.catalog_events();
+    let mug = app.product_with_stock("OD-MUG-100", 10).await;
+    let order_id = Uuid::now_v7();
+    let items = [(mug, 4)];
+    app.publish(order_placed(order_id, &items)).await;
+    events
+        .wait_for(1, "decisions", decision_about(order_id))
+        .await;
+    assert_eq!(app.stock_of(mug).await, 6);
+
+    let cancelled = app.publish(order_cancelled(order_id, &items)).await;
+    // Delivered twice, then the same cancellation in a new envelope.
+    app.publish_envelope(&cancelled).await;
+    let again = app.publish(order_cancelled(order_id, &items)).await;
+    app.wait_until_processed(&[&cancelled, &again]).await;
+
+    assert_eq!(app.stock_of(mug).await, 10, "returned once");
+    // The returned stock is announced, once: after the creation and the reservation.
+    events
+        .wait_for(1, "stock announcements", stock_announced(mug, 10))
+        .await;
+    let announced: Vec<u32> = app
+        .outbox()
+        .await
+        .into_iter()
+        .filter_map(|envelope| match envelope.event {
+            Event::ProductUpserted(e) if e.product_id == mug => Some(e.stock),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(announced, [10, 6, 10]);
+}
+
+#[tokio::test]
+async fn a_cancellation_that_comes_first_blocks_the_late_order() {
+    let app = spawn_app().await;
+    let mug = app.product_with_stock("OD-MUG-100", 10).await;
+    let order_id = Uuid::now_v7();
+
+    let cancelled = app.publish(order_cancelled(order_id, &[(mug, 4)])).await;
+    let placed = app.publish(order_placed(order_id, &[(mug, 4)])).await;
+    app.wait_until_processed(&[&cancelled, &placed]).await;
+
+    assert_eq!(app.stock_of(mug).await, 10);
+    assert_eq!(
+        app.decisions_about(order_id).await,
+        0,
+        "orders knows it cancelled: nothing to announce"
+    );
+}
+
+#[tokio::test]
+async fn other_events_change_nothing() {
+    let app = spawn_app().await;
+    let mug = app.product_with_stock("OD-MUG-100", 10).await;
+    let outbox_before = app.outbox().await.len();
+
+    let confirmed = app
+        .publish(OrderConfirmed {
+            order_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+            items: vec![Item {
+                product_id: mug,
+                quantity: 4,
+            }],
+        })
+        .await;
+    app.wait_until_processed(&[&confirmed]).await;
+
+    assert_eq!(app.stock_of(mug).await, 10);
+    assert_eq!(app.outbox().await.len(), outbox_before);
+}
+
+#[tokio::test]
+async fn an_order_that_breaks_the_contract_is_dead_lettered() {
+    let app = spawn_app().await;
+    let mug = app.product_with_stock("OD-MUG-100", 10).await;
+    let order_id = Uuid::now_v7();
+
+    let broken = app
+        .publish(order_placed(order_id, &[(mug, 0), (mug, 1)]))
+        .await;
+    // After it on the same partition: once this one is handled, the broken one was too.
+    let next = app.publish(order_cancelled(order_id, &[])).await;
+    app.wait_until_processed(&[&next]).await;
+
+    let dead = read_raw(&app.kafka, &app.kafka.dlq_topic(topics::ORDERS), 1)
+        .await
+        .remove(0);
+    assert_eq!(
+        dead.key().map(<[u8]>::to_vec),
+        Some(order_id.to_string().into_bytes())
+    );
+    let error = dead
+        .headers()
+        .and_then(|headers| headers.iter().find(|h| h.key == "error"))
+        .and_then(|header| header.value)
+        .map(|value| String::from_utf8_lossy(value).into_owned())
+        .expect("an error header");
+    assert!(
+        error.contains("items[0].quantity") && error.contains("items[1].product_id"),
+        "{error}"
+    );
+    assert!(
+        !app.processed(broken.id).await,
+        "not processed: dead-lettered"
+    );
+    assert_eq!(app.stock_of(mug).await, 10);
+    assert_eq!(app.decisions_about(order_id).await, 0);
+}
+
+#[tokio::test]
+async fn fifty_orders_for_ten_units_reserve_exactly_ten() {
+    let app = spawn_app().await;
+    let events = app.catalog_events();
+    let mug = app.product_with_stock("OD-MUG-100", 10).await;
+    let order_ids: Vec<Uuid> = (0..50).map(|_| Uuid::now_v7()).collect();
+
+    let placing = order_ids
+        .iter()
+        .map(|&order_id| app.publish(order_placed(order_id, &[(mug, 1)])));
+    futures::future::join_all(placing).await;
+
+    let orders: HashSet<Uuid> = order_ids.iter().copied().collect();
+    let decisions = events
+        .wait_for(50, "decisions", |received| {
+            order_ids
+                .iter()
+                .any(|&order_id| decision_about(order_id)(received))
+        })
+        .await;
+    let reserved: HashSet<Uuid> = decisions
+        .iter()
+        .filter_map(|received| match received.event() {
+            Event::StockReserved(e) => Some(e.order_id),
+            _ => None,
+        })
+        .collect();
+    let rejected: HashSet<Uuid> = decisions
+        .iter()
+        .filter_map(|received| match received.event() {
+            Event::StockRejected(e) => Some(e.order_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!((reserved.len(), rejected.len()), (10, 40));
+    assert!(reserved.is_disjoint(&rejected));
+    assert_eq!(&reserved | &rejected, orders, "one decision per order");
+    assert_eq!(app.stock_of(mug).await, 0);
+    // Exactly one each: the outbox holds everything that will ever be published.
+    let outbox = app.outbox().await;
+    let announced = outbox
+        .iter()
+        .filter(|envelope| {
+            orders
+                .iter()
+                .any(|&order_id| is_decision_about(&envelope.event, order_id))
+        })
+        .count();
+    assert_eq!(announced, 50);
+}
