@@ -2,11 +2,14 @@
 
 use crate::catalog::Catalog;
 use crate::config::Config;
+use crate::events::CatalogEvents;
 use crate::{db, routes};
 use axum::extract::FromRef;
 use shop_auth::Verifier;
-use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
+use shop_events::{EventConsumer, OutboxRelay, topics};
+use shop_server::{Application, Background, Readiness, ServiceBuilder, ServiceInfo};
 use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: ServiceInfo = ServiceInfo {
@@ -39,11 +42,34 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     shop_server::openapi_document(SERVICE, api())
 }
 
-/// Connects to the database, applies migrations and binds the listener.
+/// Connects to the database, applies migrations, starts the outbox relay and the consumer
+/// of catalog's events, and binds the listener.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
-    let readiness =
-        Readiness::default().with_check("database", shop_db::readiness_check(pool.clone()));
+    shop_events::migrate(&pool).await?;
+    let kafka = &config.kafka;
+    // Without a broker the shop still takes orders: they wait in the outbox.
+    if let Err(error) = topics::ensure(kafka).await {
+        tracing::warn!(%error, "cannot create the topics now; the relay will keep trying");
+    }
+    let readiness = Readiness::default()
+        .with_check("database", shop_db::readiness_check(pool.clone()))
+        .with_check("broker", shop_events::broker_check(kafka)?);
+    let shutdown = CancellationToken::new();
+    let background = Background {
+        tasks: vec![
+            OutboxRelay::new(pool.clone(), kafka, SERVICE.name)?.spawn(shutdown.clone()),
+            EventConsumer::new(
+                kafka,
+                SERVICE.name,
+                &[topics::CATALOG],
+                pool.clone(),
+                CatalogEvents,
+            )?
+            .spawn(shutdown.clone()),
+        ],
+        shutdown,
+    };
     let state = AppState {
         db: pool,
         catalog: Catalog::new(&config.catalog_url, config.catalog_timeout),
@@ -54,6 +80,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .api(api().with_state(state))
         .readiness(readiness)
         .bind(config.server.listen_addr)
-        .await?;
+        .await?
+        .with_background(background);
     Ok(app)
 }

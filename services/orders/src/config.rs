@@ -2,6 +2,7 @@
 
 use shop_auth::AuthConfig;
 use shop_db::DbConfig;
+use shop_events::KafkaConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
 use std::time::Duration;
 
@@ -13,7 +14,8 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DbConfig,
     pub auth: AuthConfig,
-    /// Where catalog answers: prices when an order is placed, stock reservations.
+    pub kafka: KafkaConfig,
+    /// Where catalog answers the price of a product orders has not heard of yet.
     pub catalog_url: String,
     pub catalog_timeout: Duration,
 }
@@ -24,6 +26,7 @@ impl Config {
             server: ServerConfig::from_env(env, 8083)?,
             database: DbConfig::from_env(env, SCHEMA)?,
             auth: AuthConfig::from_env(env)?,
+            kafka: KafkaConfig::from_env(env)?,
             catalog_url: env.string("CATALOG_URL", "http://127.0.0.1:8082"),
             catalog_timeout: env.millis("CATALOG_TIMEOUT_MS", Duration::from_secs(2))?,
         })

@@ -21,6 +21,17 @@ pub enum OrdersError {
     Invalid(Problem),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("outbox error: {0}")]
+    Outbox(#[from] shop_events::EventsError),
+}
+
+impl From<crate::db::InsertError> for OrdersError {
+    fn from(error: crate::db::InsertError) -> Self {
+        match error {
+            crate::db::InsertError::Database(error) => Self::Database(error),
+            crate::db::InsertError::Outbox(error) => Self::Outbox(error),
+        }
+    }
 }
 
 impl From<Problem> for OrdersError {
@@ -51,6 +62,7 @@ impl From<OrdersError> for Problem {
             }
             OrdersError::Invalid(problem) => problem,
             OrdersError::Database(cause) => Problem::internal(&cause),
+            OrdersError::Outbox(cause) => Problem::internal(&cause),
         }
     }
 }

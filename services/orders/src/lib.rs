@@ -2,14 +2,15 @@
 //! `pending` to `confirmed`, `rejected` or `cancelled`.
 //!
 //! `config` reads the environment, `app` assembles the router and its state, `routes`
-//! holds the HTTP handlers, `domain` the rules, `db` the queries and migrations, `catalog`
-//! the calls to the catalog service, and `checkout` the confirmation of placed orders.
+//! holds the HTTP handlers, `domain` the rules, `db` the queries and migrations, `events`
+//! the saga (what orders announces, and what it does with catalog's events), and `catalog`
+//! the one call to the catalog service.
 
 pub mod app;
 pub mod catalog;
-pub mod checkout;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod routes;

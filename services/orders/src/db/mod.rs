@@ -3,7 +3,7 @@
 use crate::domain::order::{Order, OrderLine, OrderStatus};
 use crate::domain::placing::PricedLine;
 use shop_api::{Money, PageQuery};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -32,9 +32,14 @@ pub enum Inserted {
     Existing(Order, String),
 }
 
-/// Stores the order and its lines in one transaction. A concurrent request with the same
-/// idempotency key loses the race on the unique constraint and gets the winner's order.
-pub async fn insert_order(pool: &PgPool, new: NewOrder<'_>) -> Result<Inserted, sqlx::Error> {
+/// Stores the order, its lines and `announcement` (its `OrderPlaced` event, for the outbox)
+/// in one transaction. A concurrent request with the same idempotency key loses the race on
+/// the unique constraint and gets the winner's order.
+pub async fn insert_order(
+    pool: &PgPool,
+    new: NewOrder<'_>,
+    announcement: &shop_events::Envelope,
+) -> Result<Inserted, InsertError> {
     let mut tx = pool.begin().await?;
     let inserted = sqlx::query_scalar!(
         r#"INSERT INTO orders.orders
@@ -53,10 +58,11 @@ pub async fn insert_order(pool: &PgPool, new: NewOrder<'_>) -> Result<Inserted, 
     .await?;
     if inserted.is_none() {
         tx.rollback().await?;
-        return find_by_idempotency_key(pool, new.user_id, new.idempotency_key)
+        let mut conn = pool.acquire().await?;
+        return find_by_idempotency_key(&mut conn, new.user_id, new.idempotency_key)
             .await?
             .map(|(order, fingerprint)| Inserted::Existing(order, fingerprint))
-            .ok_or(sqlx::Error::RowNotFound);
+            .ok_or(InsertError::Database(sqlx::Error::RowNotFound));
     }
     for (line_no, line) in new.lines.iter().enumerate() {
         sqlx::query!(
@@ -73,16 +79,26 @@ pub async fn insert_order(pool: &PgPool, new: NewOrder<'_>) -> Result<Inserted, 
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
-    let order = get_order(pool, new.id)
+    shop_events::outbox::enqueue(&mut tx, announcement).await?;
+    let order = get_order(&mut tx, new.id)
         .await?
         .ok_or(sqlx::Error::RowNotFound)?;
+    tx.commit().await?;
     Ok(Inserted::Created(order))
+}
+
+/// Why an order could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Outbox(#[from] shop_events::EventsError),
 }
 
 /// The order this user placed with this idempotency key, and its request fingerprint.
 pub async fn find_by_idempotency_key(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     user_id: Uuid,
     key: &str,
 ) -> Result<Option<(Order, String)>, sqlx::Error> {
@@ -92,12 +108,12 @@ pub async fn find_by_idempotency_key(
         user_id,
         key
     )
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(found) = found else {
         return Ok(None);
     };
-    Ok(get_order(pool, found.id)
+    Ok(get_order(conn, found.id)
         .await?
         .map(|order| (order, found.request_fingerprint)))
 }
@@ -113,7 +129,7 @@ struct OrderRow {
     updated_at: OffsetDateTime,
 }
 
-pub async fn get_order(pool: &PgPool, id: Uuid) -> Result<Option<Order>, sqlx::Error> {
+pub async fn get_order(conn: &mut PgConnection, id: Uuid) -> Result<Option<Order>, sqlx::Error> {
     let row = sqlx::query_as!(
         OrderRow,
         r#"SELECT id, user_id, status, status_reason, total_amount_minor,
@@ -121,17 +137,17 @@ pub async fn get_order(pool: &PgPool, id: Uuid) -> Result<Option<Order>, sqlx::E
            FROM orders.orders WHERE id = $1"#,
         id
     )
-    .fetch_optional(pool)
+    .fetch_optional(&mut *conn)
     .await?;
     match row {
-        Some(row) => Ok(with_lines(pool, vec![row]).await?.pop()),
+        Some(row) => Ok(with_lines(conn, vec![row]).await?.pop()),
         None => Ok(None),
     }
 }
 
 /// One page of a user's orders, newest first, and how many they have in all.
 pub async fn list_orders(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     user_id: Uuid,
     page: PageQuery,
 ) -> Result<(Vec<Order>, i64), sqlx::Error> {
@@ -146,19 +162,22 @@ pub async fn list_orders(
         page.limit(),
         page.offset()
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     let total = sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM orders.orders WHERE user_id = $1"#,
         user_id
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok((with_lines(pool, rows).await?, total))
+    Ok((with_lines(conn, rows).await?, total))
 }
 
 /// Loads the lines of `rows` in one query and assembles the orders.
-async fn with_lines(pool: &PgPool, rows: Vec<OrderRow>) -> Result<Vec<Order>, sqlx::Error> {
+async fn with_lines(
+    conn: &mut PgConnection,
+    rows: Vec<OrderRow>,
+) -> Result<Vec<Order>, sqlx::Error> {
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let lines = sqlx::query!(
         "SELECT order_id, product_id, product_name, unit_price_minor, quantity
@@ -166,7 +185,7 @@ async fn with_lines(pool: &PgPool, rows: Vec<OrderRow>) -> Result<Vec<Order>, sq
          ORDER BY order_id, line_no",
         &ids
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?;
     let mut by_order: HashMap<Uuid, Vec<OrderLine>> = HashMap::new();
     for line in lines {
@@ -201,26 +220,106 @@ async fn with_lines(pool: &PgPool, rows: Vec<OrderRow>) -> Result<Vec<Order>, sq
         .collect())
 }
 
-/// Moves an order to `to` if, and only if, it is currently in one of `from`. Returns
-/// whether it moved: concurrent transitions (a cancel racing a confirmation) cannot both win.
-pub async fn transition(
-    pool: &PgPool,
+/// The order's status, locked until the end of the caller's transaction, so that a status
+/// change decided on it cannot race another (a cancel against a confirmation).
+pub async fn lock_status(
+    conn: &mut PgConnection,
     id: Uuid,
-    from: &[OrderStatus],
+) -> Result<Option<OrderStatus>, sqlx::Error> {
+    let status = sqlx::query_scalar!(
+        "SELECT status FROM orders.orders WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(status.as_deref().and_then(OrderStatus::parse))
+}
+
+pub async fn set_status(
+    conn: &mut PgConnection,
+    id: Uuid,
     to: OrderStatus,
     reason: Option<&str>,
-) -> Result<bool, sqlx::Error> {
-    let from: Vec<String> = from.iter().map(|s| s.as_str().to_owned()).collect();
-    let moved = sqlx::query!(
-        "UPDATE orders.orders
-         SET status = $3, status_reason = $4, updated_at = now()
-         WHERE id = $1 AND status = ANY($2)",
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE orders.orders SET status = $2, status_reason = $3, updated_at = now()
+         WHERE id = $1",
         id,
-        &from,
         to.as_str(),
         reason
     )
-    .execute(pool)
+    .execute(conn)
     .await?;
-    Ok(moved.rows_affected() == 1)
+    Ok(())
+}
+
+/// A product as the replica knows it, for pricing.
+pub struct ReplicatedProduct {
+    pub product_id: Uuid,
+    pub name: String,
+    pub unit_price_minor: i64,
+    pub currency: String,
+}
+
+impl From<ReplicatedProduct> for crate::domain::placing::CatalogProduct {
+    fn from(product: ReplicatedProduct) -> Self {
+        Self {
+            id: product.product_id,
+            name: product.name,
+            price: Money::new(product.unit_price_minor, &product.currency),
+        }
+    }
+}
+
+/// The live (not deleted) products among `ids` that the replica knows.
+pub async fn replicated_products(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<Vec<ReplicatedProduct>, sqlx::Error> {
+    sqlx::query_as!(
+        ReplicatedProduct,
+        r#"SELECT product_id, name, unit_price_minor, currency AS "currency!: String"
+           FROM orders.product_prices WHERE product_id = ANY($1) AND NOT deleted"#,
+        ids
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Records a product's current name and price (from `ProductUpserted`).
+pub async fn upsert_product(
+    conn: &mut PgConnection,
+    product_id: Uuid,
+    name: &str,
+    price: &Money,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO orders.product_prices (product_id, name, unit_price_minor, currency)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (product_id) DO UPDATE
+         SET name = EXCLUDED.name, unit_price_minor = EXCLUDED.unit_price_minor,
+             currency = EXCLUDED.currency, deleted = false, updated_at = now()",
+        product_id,
+        name,
+        price.amount_minor,
+        price.currency
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Stops offering a product (from `ProductDeleted`); orders already placed keep it.
+pub async fn mark_product_deleted(
+    conn: &mut PgConnection,
+    product_id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE orders.product_prices SET deleted = true, updated_at = now()
+         WHERE product_id = $1",
+        product_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }

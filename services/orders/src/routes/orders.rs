@@ -1,26 +1,29 @@
 //! `/v1/orders`: placing, reading and cancelling orders.
 
 use crate::app::AppState;
-use crate::checkout;
 use crate::db::{self, Inserted, NewOrder};
 use crate::domain::order::{Order, OrderStatus};
-use crate::domain::placing::{self, PlaceOrder};
+use crate::domain::placing::{self, CatalogProduct, PlaceOrder};
 use crate::error::OrdersError;
+use crate::events;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shop_api::{Page, PageQuery};
 use shop_auth::{Authenticated, Claims, Role};
+use shop_events::outbox;
 use shop_server::{Json, Path, Problem, Query};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// Place an order.
 ///
-/// Answers `202 pending` at once; the order becomes `confirmed` when catalog has reserved
-/// its stock, or `rejected` when it could not. Prices come from catalog, never from the
-/// client. Repeating the request with the same `Idempotency-Key` returns the same order
+/// Answers `202 pending` at once and announces `OrderPlaced`; the order becomes `confirmed`
+/// when catalog has reserved its stock, or `rejected` when it could not (poll
+/// `GET /v1/orders/{id}`). Prices come from catalog (through its events, or asked directly
+/// for a product orders has not heard of yet), never from the client. Repeating the request with the same `Idempotency-Key` returns the same order
 /// and creates nothing (`Idempotent-Replayed: true`).
 #[utoipa::path(post, path = "/v1/orders", tag = "orders",
     params(("Idempotency-Key" = String, Header, description = "A unique key per order the client means to place (1 to 255 characters), reused on retries")),
@@ -43,19 +46,15 @@ pub async fn place_order(
     request.validate()?;
     let fingerprint = request.fingerprint();
 
-    // A retry: answer with what the first request created, without asking catalog again.
+    // A retry: answer with what the first request created, without pricing it again.
+    let mut conn = state.db.acquire().await?;
     if let Some((order, original)) =
-        db::find_by_idempotency_key(&state.db, claims.sub, &key).await?
+        db::find_by_idempotency_key(&mut conn, claims.sub, &key).await?
     {
         return replay(order, &original, &fingerprint);
     }
-
-    let ids: Vec<Uuid> = request.items.iter().map(|item| item.product_id).collect();
-    let products = state
-        .catalog
-        .products(&ids)
-        .await
-        .map_err(OrdersError::CatalogUnavailable)?;
+    let products = current_prices(&state, &mut conn, &request).await?;
+    drop(conn);
     let (lines, total) = placing::price(&request, &products)?;
 
     let new = NewOrder {
@@ -66,15 +65,43 @@ pub async fn place_order(
         lines: &lines,
         total: &total,
     };
-    match db::insert_order(&state.db, new).await? {
+    let announcement = events::placed(&new);
+    match db::insert_order(&state.db, new, &announcement).await? {
         Inserted::Existing(order, original) => replay(order, &original, &fingerprint),
         Inserted::Created(order) => {
             tracing::info!(order_id = %order.id, total = %order.total, "order placed");
-            let bearer = bearer_token(&headers).unwrap_or_default();
-            checkout::confirm_in_background(state, bearer, order.id, lines);
             Ok(accepted(order, false))
         }
     }
+}
+
+/// The price of every product in `request`: from the replica of catalog's events, and from
+/// catalog itself for products the replica has not heard of yet. While catalog is down,
+/// orders for known products are still taken.
+async fn current_prices(
+    state: &AppState,
+    conn: &mut sqlx::PgConnection,
+    request: &PlaceOrder,
+) -> Result<HashMap<Uuid, CatalogProduct>, OrdersError> {
+    let ids: Vec<Uuid> = request.items.iter().map(|item| item.product_id).collect();
+    let mut known: HashMap<Uuid, CatalogProduct> = db::replicated_products(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|product| (product.product_id, product.into()))
+        .collect();
+    let unknown: Vec<Uuid> = ids
+        .into_iter()
+        .filter(|id| !known.contains_key(id))
+        .collect();
+    if !unknown.is_empty() {
+        let asked = state
+            .catalog
+            .products(&unknown)
+            .await
+            .map_err(OrdersError::CatalogUnavailable)?;
+        known.extend(asked);
+    }
+    Ok(known)
 }
 
 /// The caller's orders, newest first.
@@ -93,7 +120,8 @@ pub async fn list_orders(
 ) -> Result<Json<Page<Order>>, OrdersError> {
     page.validate()
         .map_err(|(field, message)| Problem::invalid_field(field, message))?;
-    let (orders, total) = db::list_orders(&state.db, claims.sub, page).await?;
+    let mut conn = state.db.acquire().await?;
+    let (orders, total) = db::list_orders(&mut conn, claims.sub, page).await?;
     Ok(Json(Page::new(orders, page, total)))
 }
 
@@ -127,43 +155,40 @@ pub async fn get_order(
 pub async fn cancel_order(
     State(state): State<AppState>,
     Authenticated(claims): Authenticated,
-    headers: HeaderMap,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Order>, OrdersError> {
-    let order = owned_order(&state, &claims, id).await?;
-    if !order.status.can_cancel() {
-        return Err(OrdersError::NotCancellable(order.status));
+    owned_order(&state, &claims, id).await?;
+    // Decide on the locked row: a confirmation arriving meanwhile waits for us, or we for it.
+    let mut tx = state.db.begin().await?;
+    let status = db::lock_status(&mut tx, id)
+        .await?
+        .ok_or(OrdersError::NotFound(id))?;
+    if !status.can_cancel() {
+        return Err(OrdersError::NotCancellable(status));
     }
-    let cancelled = db::transition(
-        &state.db,
+    db::set_status(
+        &mut tx,
         id,
-        &[OrderStatus::Pending, OrderStatus::Confirmed],
         OrderStatus::Cancelled,
         Some("cancelled by the customer"),
     )
     .await?;
-    if !cancelled {
-        // It became final between our read and our update.
-        let now = db::get_order(&state.db, id)
-            .await?
-            .ok_or(OrdersError::NotFound(id))?;
-        return Err(OrdersError::NotCancellable(now.status));
-    }
-    // Release whatever was reserved (nothing, for a pending order: releasing is idempotent).
-    // Should catalog be down, the reservation stays until the events saga reconciles it.
-    let bearer = bearer_token(&headers).unwrap_or_default();
-    if let Err(error) = state.catalog.release(&bearer, id).await {
-        tracing::warn!(%error, order_id = %id, "stock not released yet");
-    }
-    let order = db::get_order(&state.db, id)
+    let order = db::get_order(&mut tx, id)
         .await?
         .ok_or(OrdersError::NotFound(id))?;
+    // Catalog returns the stock of a confirmed order, and makes sure a pending one's is
+    // never taken, when it reads this.
+    let announcement = events::cancelled(&order, status == OrderStatus::Confirmed);
+    outbox::enqueue(&mut tx, &announcement).await?;
+    tx.commit().await?;
+    tracing::info!(order_id = %id, was = %status, "order cancelled");
     Ok(Json(order))
 }
 
 /// The order, if the caller may see it: its owner or an admin.
 async fn owned_order(state: &AppState, claims: &Claims, id: Uuid) -> Result<Order, OrdersError> {
-    match db::get_order(&state.db, id).await? {
+    let mut conn = state.db.acquire().await?;
+    match db::get_order(&mut conn, id).await? {
         Some(order) if order.user_id == claims.sub || claims.role == Role::Admin => Ok(order),
         _ => Err(OrdersError::NotFound(id)),
     }
@@ -205,13 +230,4 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, Problem> {
         .with_detail("send an Idempotency-Key header of 1 to 255 characters, unique per order"));
     }
     Ok(key.to_owned())
-}
-
-fn bearer_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::to_owned)
 }

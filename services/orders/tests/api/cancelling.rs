@@ -1,5 +1,6 @@
-use crate::helpers::{new_key, one_of, spawn_app};
+use crate::helpers::{eventually, new_key, one_of, spawn_app};
 use serde_json::Value;
+use std::time::Duration;
 
 #[tokio::test]
 async fn cancelling_a_confirmed_order_returns_its_stock() {
@@ -26,14 +27,19 @@ async fn cancelling_a_confirmed_order_returns_its_stock() {
     assert_eq!(cancelled.status(), 200);
     let cancelled: Value = cancelled.json().await.unwrap();
     assert_eq!(cancelled["status"], "cancelled");
-    assert_eq!(app.stock_of(id).await, stock, "stock returned");
+    // Catalog returns the stock when it reads OrderCancelled.
+    eventually(Duration::from_secs(30), "the stock comes back", || async {
+        app.stock_of(id).await == stock
+    })
+    .await;
 
     // Cancelling again is refused and returns nothing twice.
     let again = app.cancel(&customer.token, order_id).await;
     assert_eq!(again.status(), 409);
     let problem: Value = again.json().await.unwrap();
     assert_eq!(problem["type"], "/problems/order-not-cancellable");
-    assert_eq!(app.stock_of(id).await, stock);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.stock_of(id).await, stock, "returned once, not twice");
 }
 
 #[tokio::test]

@@ -3,14 +3,18 @@ use serde_json::{Value, json};
 use shop_auth::Role;
 use shop_auth::testing::TestIssuer;
 use shop_server::{Env, ServerConfig};
-use shop_testing::{RunningService, TcpProxy, TestDatabase};
+use shop_testing::{RunningService, TcpProxy, TestDatabase, kafka_brokers, unique_topic_prefix};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-/// orders under test, the real catalog it calls, their database, and a token issuer.
+/// orders under test, the real catalog it works with, their database, and a token issuer.
+///
+/// Both services share the broker (`brokers`) under topics of this test's own (`topic_prefix`).
 pub struct TestApp {
     pub service: RunningService,
     pub catalog: RunningService,
+    pub brokers: String,
+    pub topic_prefix: String,
     pub db_proxy: TcpProxy,
     pub issuer: TestIssuer,
     /// Dropped with the test, which drops the database.
@@ -24,22 +28,40 @@ pub struct Customer {
     pub token: String,
 }
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with_catalog_url(None).await
+/// How to start the services of a test.
+#[derive(Default)]
+pub struct Options {
+    /// Where orders calls catalog over HTTP (a closed port makes it unreachable).
+    pub catalog_url: Option<String>,
+    /// The broker's address (default: the shared one).
+    pub brokers: Option<String>,
 }
 
-/// Like [`spawn_app`], but orders calls catalog at `catalog_url` when given (a closed port
-/// makes catalog unreachable).
-pub async fn spawn_app_with_catalog_url(catalog_url: Option<String>) -> TestApp {
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
     let db = TestDatabase::create().await.expect("test database");
     let issuer = TestIssuer::start().await;
+    let brokers = options.brokers.unwrap_or_else(kafka_brokers);
+    let topic_prefix = unique_topic_prefix();
+    let kafka = [
+        ("KAFKA_BROKERS", brokers.clone()),
+        ("KAFKA_TOPIC_PARTITIONS", "2".to_owned()),
+    ];
 
-    let catalog_env = Env::from_pairs([
-        ("DATABASE_URL", db.url_for("catalog")),
-        ("JWKS_URL", issuer.jwks_url()),
-    ]);
+    let catalog_env = Env::from_pairs(
+        [
+            ("DATABASE_URL", db.url_for("catalog")),
+            ("JWKS_URL", issuer.jwks_url()),
+        ]
+        .into_iter()
+        .chain(kafka.clone()),
+    );
     let mut catalog_config = catalog::config::Config::from_env(&catalog_env).expect("config");
     catalog_config.server = ServerConfig::ephemeral();
+    catalog_config.kafka.topic_prefix = topic_prefix.clone();
     let catalog = RunningService::spawn(
         catalog::app::build(catalog_config)
             .await
@@ -47,20 +69,27 @@ pub async fn spawn_app_with_catalog_url(catalog_url: Option<String>) -> TestApp 
     );
 
     let db_proxy = TcpProxy::start(db.server_addr()).await.expect("proxy");
-    let env = Env::from_pairs([
-        ("DATABASE_URL", db.url_for_via(SCHEMA, db_proxy.addr())),
-        ("JWKS_URL", issuer.jwks_url()),
-        (
-            "CATALOG_URL",
-            catalog_url.unwrap_or_else(|| catalog.base_url()),
-        ),
-    ]);
+    let env = Env::from_pairs(
+        [
+            ("DATABASE_URL", db.url_for_via(SCHEMA, db_proxy.addr())),
+            ("JWKS_URL", issuer.jwks_url()),
+            (
+                "CATALOG_URL",
+                options.catalog_url.unwrap_or_else(|| catalog.base_url()),
+            ),
+        ]
+        .into_iter()
+        .chain(kafka),
+    );
     let mut config = Config::from_env(&env).expect("config");
     config.server = ServerConfig::ephemeral();
+    config.kafka.topic_prefix = topic_prefix.clone();
     let app = orders::app::build(config).await.expect("orders starts");
     TestApp {
         service: RunningService::spawn(app),
         catalog,
+        brokers,
+        topic_prefix,
         db_proxy,
         issuer,
         db,
@@ -136,9 +165,15 @@ impl TestApp {
         product["stock"].as_i64().expect("stock")
     }
 
-    /// Polls the order until it leaves `pending` (or 10 s pass) and returns it.
+    /// Polls the order until it leaves `pending` (or 30 s pass) and returns it.
     pub async fn settled(&self, token: &str, id: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        self.settled_within(Duration::from_secs(30), token, id)
+            .await
+    }
+
+    /// Like [`settled`](Self::settled), with the patience given.
+    pub async fn settled_within(&self, patience: Duration, token: &str, id: &str) -> Value {
+        let deadline = Instant::now() + patience;
         loop {
             let order: Value = self
                 .get_as(token, &format!("/v1/orders/{id}"))
@@ -160,4 +195,17 @@ pub fn one_of(product_id: &Value, quantity: u32) -> Value {
 
 pub fn new_key() -> String {
     Uuid::new_v4().to_string()
+}
+
+/// Polls `condition` every 100 ms until it holds; panics naming `what` after `patience`.
+pub async fn eventually<F, Fut>(patience: Duration, what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + patience;
+    while !condition().await {
+        assert!(Instant::now() < deadline, "gave up waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

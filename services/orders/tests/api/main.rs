@@ -1,8 +1,11 @@
 //! Integration tests: orders on a random port, with a real catalog beside it, both against
 //! one fresh database (each in its own schema), and tokens from a test key issuer.
 
+#![allow(clippy::unwrap_used)] // a test crate: a panic with the value is the report
+
 mod auth;
 mod cancelling;
 mod helpers;
 mod placing;
+mod saga;
 mod standard;

@@ -71,6 +71,8 @@ pub async fn spawn_shop() -> TestShop {
     ]);
     let mut config = recommendations::config::Config::from_env(&env).expect("config");
     config.server = ServerConfig::ephemeral();
+    // Topics of this test's own: a shared broker must not mix tests' events.
+    config.kafka.topic_prefix = shop_testing::unique_topic_prefix();
     let recommendations = RunningService::spawn(
         recommendations::app::build(config)
             .await

@@ -1,0 +1,74 @@
+//! The orders side of the order saga, told as events.
+//!
+//! Orders announces `OrderPlaced` (when an order is stored), `OrderConfirmed` /
+//! `OrderRejected` (when catalog has decided about its stock) and `OrderCancelled`, each in
+//! the same transaction as the change, through the outbox. It listens to `catalog.events`:
+//! `StockReserved` / `StockRejected` settle a pending order, and `ProductUpserted` /
+//! `ProductDeleted` keep the price replica that new orders are priced from.
+
+mod catalog;
+
+pub use catalog::CatalogEvents;
+
+use crate::db::NewOrder;
+use crate::domain::order::Order;
+use shop_events::Envelope;
+use shop_events::event::{Item, OrderCancelled, OrderConfirmed, OrderPlaced, PricedItem};
+
+/// The name orders signs its events with.
+pub const SOURCE: &str = "orders";
+
+/// Announces an order about to be stored (in the same transaction).
+pub fn placed(order: &NewOrder<'_>) -> Envelope {
+    Envelope::new(
+        SOURCE,
+        OrderPlaced {
+            order_id: order.id,
+            user_id: order.user_id,
+            items: order
+                .lines
+                .iter()
+                .map(|line| PricedItem {
+                    product_id: line.product_id,
+                    quantity: u32::try_from(line.quantity).unwrap_or(0),
+                    unit_price_minor: line.unit_price_minor,
+                })
+                .collect(),
+            total: order.total.clone().into(),
+        },
+    )
+}
+
+pub fn confirmed(order: &Order) -> Envelope {
+    Envelope::new(
+        SOURCE,
+        OrderConfirmed {
+            order_id: order.id,
+            user_id: order.user_id,
+            items: items(order),
+        },
+    )
+}
+
+pub fn cancelled(order: &Order, was_confirmed: bool) -> Envelope {
+    Envelope::new(
+        SOURCE,
+        OrderCancelled {
+            order_id: order.id,
+            user_id: order.user_id,
+            items: items(order),
+            was_confirmed,
+        },
+    )
+}
+
+fn items(order: &Order) -> Vec<Item> {
+    order
+        .items
+        .iter()
+        .map(|line| Item {
+            product_id: line.product_id,
+            quantity: u32::try_from(line.quantity).unwrap_or(0),
+        })
+        .collect()
+}

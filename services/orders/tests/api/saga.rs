@@ -1,0 +1,210 @@
+//! The order saga over Kafka, end to end: orders and catalog (and recommendations) running
+//! against the real broker, nothing in between.
+
+use crate::helpers::{Options, TestApp, eventually, new_key, one_of, spawn_app, spawn_app_with};
+use serde_json::{Value, json};
+use shop_server::{Env, ServerConfig};
+use shop_testing::{PrivateBroker, RunningService};
+use std::time::Duration;
+
+/// Sets a product's stock through catalog's admin API, and returns the product.
+async fn restock(app: &TestApp, product: &Value, stock: i64) -> Value {
+    let body = json!({
+        "sku": product["sku"],
+        "name": product["name"],
+        "description": product["description"],
+        "category_slug": product["category"]["slug"],
+        "price": product["price"],
+        "stock": stock,
+        "image_url": product["image_url"],
+    });
+    let response = app
+        .catalog
+        .http
+        .put(
+            app.catalog
+                .url(&format!("/v1/products/{}", product["id"].as_str().unwrap())),
+        )
+        .bearer_auth(app.admin_token())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn fifty_concurrent_orders_for_ten_in_stock_confirm_exactly_ten() {
+    let app = spawn_app().await;
+    let product = app.products().await[0].clone();
+    let product = restock(&app, &product, 10).await;
+    let id = product["id"].as_str().unwrap().to_owned();
+
+    let customers: Vec<_> = (0..50).map(|_| app.customer()).collect();
+    let body = one_of(&product["id"], 1);
+    let keys: Vec<String> = customers.iter().map(|_| new_key()).collect();
+    let placed = futures::future::join_all(
+        customers
+            .iter()
+            .zip(&keys)
+            .map(|(customer, key)| app.place(&customer.token, key, &body)),
+    )
+    .await;
+    let mut orders = Vec::new();
+    for (customer, response) in customers.iter().zip(placed) {
+        assert_eq!(response.status(), 202);
+        let order: Value = response.json().await.unwrap();
+        orders.push((customer, order["id"].as_str().unwrap().to_owned()));
+    }
+
+    let mut confirmed = 0;
+    let mut rejected = 0;
+    for (customer, order_id) in &orders {
+        match app.settled(&customer.token, order_id).await["status"].as_str() {
+            Some("confirmed") => confirmed += 1,
+            Some("rejected") => rejected += 1,
+            other => panic!("order {order_id} did not settle: {other:?}"),
+        }
+    }
+    assert_eq!((confirmed, rejected), (10, 40));
+    assert_eq!(app.stock_of(&id).await, 0, "sold out, never below zero");
+}
+
+#[tokio::test]
+async fn orders_placed_while_the_broker_is_down_all_settle_when_it_returns() {
+    let broker = PrivateBroker::start().await.expect("a broker of our own");
+    let app = spawn_app_with(Options {
+        brokers: Some(broker.brokers()),
+        ..Options::default()
+    })
+    .await;
+    let customer = app.customer();
+    let products = app.products().await;
+    // Prices are asked of catalog over HTTP when the replica is empty, so this works with
+    // or without catalog's events having arrived.
+    broker.disconnect();
+    let mut placed = Vec::new();
+    for product in products.iter().take(5) {
+        let response = app
+            .place(&customer.token, &new_key(), &one_of(&product["id"], 1))
+            .await;
+        assert_eq!(response.status(), 202, "the API keeps taking orders");
+        let order: Value = response.json().await.unwrap();
+        placed.push(order["id"].as_str().unwrap().to_owned());
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for id in &placed {
+        let order: Value = app
+            .get_as(&customer.token, &format!("/v1/orders/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            order["status"], "pending",
+            "nothing can confirm without the broker"
+        );
+    }
+
+    // Consumers whose broker vanished rejoin their group after their session times out
+    // (librdkafka's default is 45 s): be patient.
+    broker.reconnect();
+    for id in &placed {
+        let order = app
+            .settled_within(Duration::from_secs(120), &customer.token, id)
+            .await;
+        assert_eq!(
+            order["status"], "confirmed",
+            "every event delivered: {order}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn confirmed_orders_feed_personalized_and_co_purchase_recommendations() {
+    let app = spawn_app().await;
+    let recommendations = spawn_recommendations(&app).await;
+    let products = app.products().await;
+    let (a, b, c) = (&products[0], &products[1], &products[2]);
+
+    // Alice buys A and B together; Bob buys A, later C.
+    let alice = app.customer();
+    let bob = app.customer();
+    let basket = json!({ "items": [
+        { "product_id": a["id"], "quantity": 1 },
+        { "product_id": b["id"], "quantity": 1 },
+    ]});
+    for (customer, body) in [
+        (&alice, basket),
+        (&bob, one_of(&a["id"], 1)),
+        (&bob, one_of(&c["id"], 1)),
+    ] {
+        let order: Value = app
+            .place(&customer.token, &new_key(), &body)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let settled = app
+            .settled(&customer.token, order["id"].as_str().unwrap())
+            .await;
+        assert_eq!(settled["status"], "confirmed");
+    }
+
+    // Bought with A: B and C. Bob has A and C, so B (bought with A by Alice) is for him.
+    let co_purchase = format!(
+        "/v1/recommendations?product_id={}",
+        a["id"].as_str().unwrap()
+    );
+    eventually(
+        Duration::from_secs(30),
+        "co-purchase recommendations",
+        || async {
+            let answer: Value = recommendations
+                .get(&co_purchase)
+                .await
+                .json()
+                .await
+                .unwrap();
+            answer["source"] == "co-purchase"
+        },
+    )
+    .await;
+    let personalized = format!("/v1/recommendations?user_id={}", bob.id);
+    eventually(
+        Duration::from_secs(30),
+        "personalized recommendations",
+        || async {
+            let answer: Value = recommendations
+                .http
+                .get(recommendations.url(&personalized))
+                .bearer_auth(&bob.token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            answer["source"] == "personalized" && answer["items"][0]["product_id"] == b["id"]
+        },
+    )
+    .await;
+}
+
+/// recommendations on the same database and topics as `app`.
+async fn spawn_recommendations(app: &TestApp) -> RunningService {
+    let env = Env::from_pairs([
+        ("DATABASE_URL", app.db.url_for("recommendations")),
+        ("JWKS_URL", app.issuer.jwks_url()),
+        ("KAFKA_BROKERS", app.brokers.clone()),
+    ]);
+    let mut config = recommendations::config::Config::from_env(&env).expect("config");
+    config.server = ServerConfig::ephemeral();
+    config.kafka.topic_prefix = app.topic_prefix.clone();
+    RunningService::spawn(
+        recommendations::app::build(config)
+            .await
+            .expect("recommendations starts"),
+    )
+}
