@@ -69,9 +69,21 @@ pub fn local_env(database: &str) -> BTreeMap<&'static str, Vec<(String, String)>
         {
             env.push(("DATABASE_URL".to_owned(), url));
         }
+        if service.name == "users" {
+            // The demo's administrator (catalog's admin API, later the ops panel).
+            env.push(("ADMIN_EMAIL".to_owned(), ADMIN_EMAIL.to_owned()));
+            env.push(("ADMIN_PASSWORD".to_owned(), admin_password()));
+        }
         all.insert(service.name, env);
     }
     all
+}
+
+const ADMIN_EMAIL: &str = "admin@harbor.shop";
+
+/// `ADMIN_PASSWORD` from the environment, or the local demo's well-known one.
+fn admin_password() -> String {
+    std::env::var("ADMIN_PASSWORD").unwrap_or_else(|_| "harbor-admin-demo".to_owned())
 }
 
 fn pid_dir() -> PathBuf {
@@ -222,5 +234,9 @@ pub fn print_table() {
         let url = format!("http://localhost:{}", service.port);
         println!("  {:<16} {:<28} {url}/docs", service.name, url);
     }
-    println!("\n  Open the shop: http://localhost:8080");
+    println!("\n  The shop: http://localhost:8080 (JSON API under /api/)");
+    println!(
+        "  Administrator: {ADMIN_EMAIL} / {} (set ADMIN_PASSWORD to choose)",
+        admin_password()
+    );
 }
