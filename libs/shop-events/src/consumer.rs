@@ -101,7 +101,7 @@ impl Default for ConsumerSettings {
 /// Each message is processed in a span that continues the producer's trace.
 /// Metrics: `events_consumed_total{topic,type,outcome}` (outcome: `processed`, `duplicate`,
 /// `dead_lettered`, `ignored`), `events_duplicate_total{topic}`, `events_dlq_total{topic}`,
-/// and the `consumer_lag{topic,partition}` gauge from librdkafka's statistics.
+/// and the `consumer_lag{group,topic,partition}` gauge from librdkafka's statistics.
 pub struct EventConsumer<H> {
     consumer: StreamConsumer<ConsumerStats>,
     dead_letters: kafka::IdempotentProducer,
@@ -167,7 +167,9 @@ impl<H: Handler> EventConsumer<H> {
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             .set("statistics.interval.ms", "15000")
-            .create_with_context(ConsumerStats)?;
+            .create_with_context(ConsumerStats {
+                group: group_id.to_owned(),
+            })?;
         let names: Vec<String> = topics.iter().map(|topic| kafka.topic(topic)).collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         consumer.subscribe(&names)?;
@@ -437,7 +439,9 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Turns librdkafka's periodic statistics into the `consumer_lag` gauge.
-struct ConsumerStats;
+struct ConsumerStats {
+    group: String,
+}
 
 impl ClientContext for ConsumerStats {
     fn stats(&self, statistics: Statistics) {
@@ -447,6 +451,7 @@ impl ClientContext for ConsumerStats {
                 if *partition >= 0 && stats.consumer_lag >= 0 {
                     metrics::gauge!(
                         "consumer_lag",
+                        "group" => self.group.clone(),
                         "topic" => topic.clone(),
                         "partition" => partition.to_string(),
                     )

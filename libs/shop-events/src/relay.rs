@@ -40,7 +40,10 @@ impl Default for RelaySettings {
 ///
 /// - **In order:** rows go out by `created_at, id`, each keyed by its aggregate id, through
 ///   an idempotent producer; only one relay per schema publishes at a time (a transaction
-///   advisory lock), so replicas of a service never interleave their batches.
+///   advisory lock), so replicas of a service never interleave their batches. One edge
+///   remains: if only part of a batch fails (some messages time out, later ones of the same
+///   aggregate get through), the failed ones arrive late. Consumers whose rules depend on
+///   order check the aggregate's state, as the saga's handlers do.
 /// - **At least once:** a row is marked sent only after the broker acknowledged it. A crash
 ///   between publishing and marking publishes it again, which consumers absorb (they
 ///   deduplicate on the envelope id). While the broker is unreachable rows simply wait, and
