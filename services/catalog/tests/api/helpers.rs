@@ -149,6 +149,19 @@ impl TestApp {
         .expect("the product's stock")
     }
 
+    /// A second instance of the service on the same database and broker topics: a replica,
+    /// member of the same consumer group.
+    pub async fn replica(&self) -> RunningService {
+        let env = Env::from_pairs([
+            ("DATABASE_URL", self.db.url_for(SCHEMA)),
+            ("JWKS_URL", self.issuer.jwks_url()),
+        ]);
+        let mut config = Config::from_env(&env).expect("config");
+        config.server = ServerConfig::ephemeral();
+        config.kafka = self.kafka.clone();
+        RunningService::spawn(app::build(config).await.expect("the replica starts"))
+    }
+
     /// Publishes `event` on its topic as the orders service would; returns its envelope.
     pub async fn publish(&self, event: impl Into<Event>) -> Envelope {
         let envelope = Envelope::new("orders", event);

@@ -304,6 +304,8 @@ async fn an_order_that_breaks_the_contract_is_dead_lettered() {
 #[tokio::test]
 async fn fifty_orders_for_ten_units_reserve_exactly_ten() {
     let app = spawn_app().await;
+    // Two replicas share the orders' partitions, and decide concurrently.
+    let _replica = app.replica().await;
     let events = app.catalog_events();
     let mug = app.product_with_stock("OD-MUG-100", 10).await;
     let order_ids: Vec<Uuid> = (0..50).map(|_| Uuid::now_v7()).collect();
