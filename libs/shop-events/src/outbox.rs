@@ -13,13 +13,18 @@ use std::time::Duration;
 /// never published.
 ///
 /// The current trace context is saved with the row, so consumers' spans join the trace of
-/// the request that caused the event.
+/// the request that caused the event. The relay is woken when the transaction commits.
 pub async fn enqueue(conn: &mut PgConnection, envelope: &Envelope) -> Result<(), EventsError> {
     let mut trace_context = HashMap::new();
     shop_telemetry::propagation::inject(&mut trace_context);
-    // Unqualified: the outbox is in the schema first on the service's search_path.
+    // Unqualified: the outbox is in the schema first on the service's search_path. Postgres
+    // delivers the notification only on commit, and never for a rolled-back transaction.
     sqlx::query(
-        "INSERT INTO outbox (id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)",
+        "WITH queued AS (
+             INSERT INTO outbox (id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)
+             RETURNING id
+         )
+         SELECT pg_notify(concat('shop_events_outbox_', current_schema()), '') FROM queued",
     )
     .bind(envelope.id)
     .bind(envelope.topic())

@@ -6,9 +6,12 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{FutureRecord, Producer};
 use sqlx::PgPool;
+use sqlx::postgres::PgListener;
 use sqlx::types::Json;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -17,7 +20,7 @@ use uuid::Uuid;
 pub struct RelaySettings {
     /// Rows published per round trip.
     pub batch_size: i64,
-    /// How often an idle relay looks for new rows: the worst-case publishing delay.
+    /// How often an idle relay looks for new rows when no notification woke it.
     pub poll_interval: Duration,
     /// The longest pause between retries while the broker or the database is failing.
     pub max_backoff: Duration,
@@ -48,6 +51,10 @@ impl Default for RelaySettings {
 ///   between publishing and marking publishes it again, which consumers absorb (they
 ///   deduplicate on the envelope id). While the broker is unreachable rows simply wait, and
 ///   the relay retries forever with a capped exponential backoff.
+///
+/// - **Promptly:** [`outbox::enqueue`] notifies the relay when its transaction commits
+///   (LISTEN/NOTIFY, on one connection of the pool held for it); polling every
+///   `poll_interval` is the safety net.
 ///
 /// Metrics: `outbox_pending` and `outbox_lag_seconds` (age of the oldest unsent row) gauges,
 /// `outbox_published_total` counter.
@@ -102,6 +109,7 @@ impl OutboxRelay {
     /// Publishes until `shutdown` is cancelled, then waits briefly for messages in flight.
     pub async fn run(self, shutdown: CancellationToken) {
         tracing::info!(brokers = %self.kafka.brokers, "outbox relay started");
+        let wakeups = spawn_wakeups(self.pool.clone(), shutdown.clone());
         let mut backoff = Backoff::new(self.settings.poll_interval, self.settings.max_backoff);
         let mut last_prune: Option<Instant> = None;
         loop {
@@ -111,17 +119,17 @@ impl OutboxRelay {
                 published = self.publish_batch() => published,
             };
             self.report_backlog().await;
-            let pause = match published {
+            let pause = match &published {
                 Ok(count) => {
                     backoff.reset();
-                    if i64::try_from(count).unwrap_or(i64::MAX) >= self.settings.batch_size {
+                    if i64::try_from(*count).unwrap_or(i64::MAX) >= self.settings.batch_size {
                         Duration::ZERO // a full batch: more rows are probably waiting
                     } else {
                         self.settings.poll_interval
                     }
                 }
                 Err(error) => {
-                    if let EventsError::Publish { source, .. } = &error {
+                    if let EventsError::Publish { source, .. } = error {
                         self.producer.renew_if_broken(source);
                     }
                     let pause = backoff.next_delay();
@@ -133,8 +141,11 @@ impl OutboxRelay {
                 last_prune = Some(Instant::now());
                 self.prune().await;
             }
-            if !sleep_unless_cancelled(&shutdown, pause).await {
-                break;
+            // Until the next poll, unless an enqueuing transaction commits first.
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(pause) => {}
+                () = wakeups.notified(), if published.is_ok() => {}
             }
         }
         // Everything acknowledged has been marked already; this only lets librdkafka finish
@@ -273,6 +284,58 @@ impl OutboxRelay {
         }
     }
 }
+
+/// Wakes the relay as soon as a transaction that enqueued an event commits (Postgres
+/// LISTEN/NOTIFY), so events leave within milliseconds rather than at the next poll. Polling
+/// remains the safety net: a notification sent while the listener reconnects is lost.
+fn spawn_wakeups(pool: PgPool, shutdown: CancellationToken) -> Arc<Notify> {
+    let wakeups = Arc::new(Notify::new());
+    let notify = wakeups.clone();
+    tokio::spawn(async move {
+        let mut listener = None;
+        loop {
+            let received = tokio::select! {
+                () = shutdown.cancelled() => return,
+                received = next_notification(&pool, &mut listener) => received,
+            };
+            match received {
+                Ok(()) => notify.notify_one(),
+                Err(error) => {
+                    tracing::debug!(%error, "outbox listener lost its connection; polling meanwhile");
+                    listener = None;
+                    if !sleep_unless_cancelled(&shutdown, LISTENER_RETRY).await {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    wakeups
+}
+
+/// Waits for the next notification, connecting the listener first if needed.
+async fn next_notification(
+    pool: &PgPool,
+    listener: &mut Option<PgListener>,
+) -> Result<(), sqlx::Error> {
+    let listener = match listener {
+        Some(listener) => listener,
+        None => {
+            let mut new = PgListener::connect_with(pool).await?;
+            // Channels are database-wide and the services share a database: the schema
+            // names this service's channel (as `outbox::enqueue` does).
+            let schema: String = sqlx::query_scalar("SELECT current_schema()")
+                .fetch_one(&mut new)
+                .await?;
+            new.listen(&format!("shop_events_outbox_{schema}")).await?;
+            listener.insert(new)
+        }
+    };
+    listener.recv().await.map(|_| ())
+}
+
+/// How long the listener waits before reconnecting.
+const LISTENER_RETRY: Duration = Duration::from_secs(1);
 
 /// How often published rows are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
