@@ -3,6 +3,7 @@
 mod consumer;
 mod helpers;
 mod outbox;
+mod setup;
 
 use shop_events::event::{Item, OrderConfirmed};
 use shop_events::{Envelope, Handler, HandlerError};
