@@ -7,6 +7,7 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use std::collections::HashMap;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Adds `envelope` to the outbox, inside the caller's transaction: pass the transaction
 /// that changes the state the event announces (`&mut *tx`). If it rolls back, the event is
@@ -15,23 +16,41 @@ use std::time::Duration;
 /// The current trace context is saved with the row, so consumers' spans join the trace of
 /// the request that caused the event. The relay is woken when the transaction commits.
 pub async fn enqueue(conn: &mut PgConnection, envelope: &Envelope) -> Result<(), EventsError> {
-    let mut trace_context = HashMap::new();
-    shop_telemetry::propagation::inject(&mut trace_context);
-    // Unqualified: the outbox is in the schema first on the service's search_path. Postgres
-    // delivers the notification only on commit, and never for a rolled-back transaction.
-    sqlx::query(
-        "WITH queued AS (
-             INSERT INTO outbox (id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)
-             RETURNING id
-         )
-         SELECT pg_notify(concat('shop_events_outbox_', current_schema()), '') FROM queued",
-    )
-    .bind(envelope.id)
-    .bind(envelope.topic())
-    .bind(envelope.key())
-    .bind(Json(envelope))
-    .bind(Json(trace_context))
-    .execute(conn)
+    // The message's own span (OpenTelemetry messaging conventions: "create"), a child of
+    // the caller's; its context travels in the headers and parents the consumers' spans.
+    let topic = envelope.topic();
+    let span = tracing::info_span!(
+        "create",
+        otel.name = %format!("create {topic}"),
+        otel.kind = "producer",
+        messaging.system = "kafka",
+        messaging.operation.type = "create",
+        messaging.destination.name = %topic,
+        messaging.message.id = %envelope.id,
+        "event.type" = envelope.event_type(),
+    );
+    async {
+        let mut trace_context = HashMap::new();
+        shop_telemetry::propagation::inject(&mut trace_context);
+        // Unqualified: the outbox is in the schema first on the service's search_path.
+        // Postgres delivers the notification only on commit, and never for a rolled-back
+        // transaction.
+        sqlx::query(
+            "WITH queued AS (
+                 INSERT INTO outbox (id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)
+                 RETURNING id
+             )
+             SELECT pg_notify(concat('shop_events_outbox_', current_schema()), '') FROM queued",
+        )
+        .bind(envelope.id)
+        .bind(topic)
+        .bind(envelope.key())
+        .bind(Json(envelope))
+        .bind(Json(trace_context))
+        .execute(conn)
+        .await
+    }
+    .instrument(span)
     .await?;
     Ok(())
 }

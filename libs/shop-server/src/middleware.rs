@@ -35,6 +35,9 @@ pub(crate) async fn observe(request: Request, next: Next) -> Response {
     let response = if is_probe(request.uri().path()) {
         next.run(request).await
     } else {
+        // Where the client sent the request (`Host`): which service served it, even when
+        // several run in one process (the integration tests) under one tracer provider.
+        let (server_address, server_port) = host_of(&request);
         let span = tracing::info_span!(
             "HTTP request",
             otel.name = format!("{method} {route}"),
@@ -43,6 +46,8 @@ pub(crate) async fn observe(request: Request, next: Next) -> Response {
             http.request.method = %method,
             http.route = %route,
             url.path = %request.uri().path(),
+            server.address = %server_address,
+            server.port = server_port,
             http.response.status_code = tracing::field::Empty,
             request_id = %request_id,
         );
@@ -73,6 +78,24 @@ pub(crate) async fn observe(request: Request, next: Next) -> Response {
     metrics::histogram!("http_server_request_duration_seconds", &labels)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// `server.address` and `server.port` from the `Host` header (HTTP semantic conventions),
+/// the port defaulting to 80.
+fn host_of(request: &Request) -> (String, u16) {
+    let authority = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .and_then(|host| host.parse::<http::uri::Authority>().ok())
+        .or_else(|| request.uri().authority().cloned());
+    match authority {
+        Some(authority) => (
+            authority.host().to_owned(),
+            authority.port_u16().unwrap_or(80),
+        ),
+        None => (String::new(), 0),
+    }
 }
 
 /// Gives an RFC 9457 body to error responses that middleware produced without one

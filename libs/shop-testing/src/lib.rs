@@ -6,15 +6,18 @@
 //!   what the service does when its database or broker disappears.
 //! - [`RunningService`]: a service running on a random port, stopped when dropped.
 //! - [`PrivateBroker`]: a Kafka broker of one test's own that the test can cut off.
+//! - [`OtlpReceiver`]: an OTLP/HTTP collector stand-in that keeps the spans it receives.
 //! - [`standard`]: the checks every service's standard endpoints must pass.
 
 mod broker;
 mod database;
+mod otlp;
 mod proxy;
 mod running;
 pub mod standard;
 
 pub use broker::{PrivateBroker, kafka_brokers, tansu_binary, unique_topic_prefix};
 pub use database::{TestDatabase, admin_url};
+pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use proxy::TcpProxy;
 pub use running::RunningService;

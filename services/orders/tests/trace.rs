@@ -1,0 +1,197 @@
+//! One order, followed through every service it touches, as ONE trace.
+//!
+//! A test binary of its own: the tracer provider and the `tracing` subscriber are global to
+//! the process, and here they export to a test OTLP receiver. orders, catalog and
+//! recommendations all run in this process under that one provider, so the resource's
+//! `service.name` is the same for all of them; spans tell services apart by their own
+//! attributes instead: the HTTP server span by `server.port` (from the `Host` header), a
+//! consumer span by `messaging.consumer.group.name` (each service consumes as its own group).
+
+#![allow(clippy::unwrap_used)] // a test crate: a panic with the value is the report
+
+#[path = "api/helpers.rs"]
+#[allow(dead_code)] // this file uses a few of the helpers
+mod helpers;
+
+use helpers::{TestApp, new_key, one_of, spawn_app};
+use serde_json::Value;
+use shop_server::{Env, ServerConfig, ServiceInfo};
+use shop_telemetry::{LogFormat, Sampling, TelemetryConfig};
+use shop_testing::{OtlpReceiver, ReceivedSpan, RunningService};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_is_one_trace_across_http_and_kafka() {
+    let receiver = OtlpReceiver::start().await.unwrap();
+    let _telemetry = shop_telemetry::init_with(
+        ServiceInfo {
+            name: "harbor-shop-tests",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        TelemetryConfig {
+            traces_endpoint: Some(receiver.traces_url()),
+            sampling: Sampling::AlwaysOn,
+            max_queue_size: 100_000,
+            log_format: LogFormat::Json,
+        },
+    )
+    .unwrap();
+
+    let app = spawn_app().await;
+    let _recommendations = spawn_recommendations(&app).await;
+    let product = app.products().await[0].clone();
+    let customer = app.customer();
+    let placed = app
+        .place(&customer.token, &new_key(), &one_of(&product["id"], 1))
+        .await;
+    assert_eq!(placed.status(), 202);
+    let order: Value = placed.json().await.unwrap();
+    let order_id = order["id"].as_str().unwrap().to_owned();
+    let settled = app.settled(&customer.token, &order_id).await;
+    assert_eq!(settled["status"], "confirmed");
+
+    let group = |service: &str| format!("{}{service}", app.topic_prefix);
+    let orders_port = app.service.addr.port().to_string();
+    let is_checkout = |span: &ReceivedSpan| {
+        span.kind == "server"
+            && span.attribute("http.route") == Some("/v1/orders")
+            && span.attribute("http.request.method") == Some("POST")
+            && span.attribute("server.port") == Some(orders_port.as_str())
+    };
+    let consumed = |spans: &[ReceivedSpan], service: &str, event_type: &str| {
+        spans
+            .iter()
+            .find(|span| {
+                span.kind == "consumer"
+                    && span.attribute("messaging.consumer.group.name")
+                        == Some(group(service).as_str())
+                    && span.attribute("event.type") == Some(event_type)
+            })
+            .cloned()
+    };
+
+    // Spans arrive in batches, each service's whenever its spans end: wait for the last.
+    let spans = receiver
+        .wait_for(Duration::from_secs(30), |spans| {
+            spans.iter().any(is_checkout)
+                && consumed(spans, "recommendations", "OrderConfirmed").is_some()
+        })
+        .await;
+    let checkout = spans
+        .iter()
+        .find(|span| is_checkout(span))
+        .unwrap_or_else(|| panic!("no checkout span among {spans:#?}"))
+        .clone();
+    let trace = receiver.trace(&checkout.trace_id);
+    let describe = || {
+        trace
+            .iter()
+            .map(|span| {
+                format!(
+                    "{} {} {} <- {:?} {:?}",
+                    span.kind,
+                    span.name,
+                    span.span_id,
+                    span.parent_span_id,
+                    span.attribute("messaging.consumer.group.name")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        checkout.parent_span_id, None,
+        "the checkout starts the trace"
+    );
+
+    // orders → OrderPlaced → catalog reserves → StockReserved → orders confirms →
+    // OrderConfirmed → recommendations learns: all in the checkout's trace, each consumer
+    // span a child of the message's "create" span, whose context the headers carried.
+    let catalog = consumed(&trace, "catalog", "OrderPlaced")
+        .unwrap_or_else(|| panic!("no catalog OrderPlaced span in the trace:\n{}", describe()));
+    let orders = consumed(&trace, "orders", "StockReserved")
+        .unwrap_or_else(|| panic!("no orders StockReserved span in the trace:\n{}", describe()));
+    let recommendations =
+        consumed(&trace, "recommendations", "OrderConfirmed").unwrap_or_else(|| {
+            panic!(
+                "no recommendations OrderConfirmed span in the trace:\n{}",
+                describe()
+            )
+        });
+
+    let placed_message = parent_create_span(&trace, &catalog, "OrderPlaced");
+    assert!(
+        descends_from(&trace, &placed_message, &checkout),
+        "OrderPlaced was created in the checkout:\n{}",
+        describe()
+    );
+    let reserved_message = parent_create_span(&trace, &orders, "StockReserved");
+    assert!(
+        descends_from(&trace, &reserved_message, &catalog),
+        "StockReserved was created while catalog processed OrderPlaced:\n{}",
+        describe()
+    );
+    let confirmed_message = parent_create_span(&trace, &recommendations, "OrderConfirmed");
+    assert!(
+        descends_from(&trace, &confirmed_message, &orders),
+        "OrderConfirmed was created while orders processed StockReserved:\n{}",
+        describe()
+    );
+    for consumer in [&catalog, &orders, &recommendations] {
+        assert_eq!(consumer.attribute("messaging.system"), Some("kafka"));
+        assert_eq!(consumer.attribute("outcome"), Some("processed"));
+    }
+}
+
+/// The producer span that is `consumer`'s parent: the context the Kafka headers carried.
+fn parent_create_span(
+    trace: &[ReceivedSpan],
+    consumer: &ReceivedSpan,
+    event_type: &str,
+) -> ReceivedSpan {
+    let parent = consumer
+        .parent_span_id
+        .as_deref()
+        .and_then(|id| trace.iter().find(|span| span.span_id == id))
+        .unwrap_or_else(|| panic!("the parent of {consumer:#?} is not in the trace"));
+    assert_eq!(parent.kind, "producer", "{parent:#?}");
+    assert_eq!(parent.attribute("messaging.operation.type"), Some("create"));
+    assert_eq!(
+        parent.attribute("event.type"),
+        Some(event_type),
+        "{parent:#?}"
+    );
+    parent.clone()
+}
+
+/// Whether `ancestor` is `span` or one of its ancestors within `trace`.
+fn descends_from(trace: &[ReceivedSpan], span: &ReceivedSpan, ancestor: &ReceivedSpan) -> bool {
+    let mut current = Some(span);
+    while let Some(span) = current {
+        if span.span_id == ancestor.span_id {
+            return true;
+        }
+        current = span
+            .parent_span_id
+            .as_deref()
+            .and_then(|id| trace.iter().find(|candidate| candidate.span_id == id));
+    }
+    false
+}
+
+/// recommendations on the same database and topics as `app`.
+async fn spawn_recommendations(app: &TestApp) -> RunningService {
+    let env = Env::from_pairs([
+        ("DATABASE_URL", app.db.url_for("recommendations")),
+        ("JWKS_URL", app.issuer.jwks_url()),
+        ("KAFKA_BROKERS", app.brokers.clone()),
+    ]);
+    let mut config = recommendations::config::Config::from_env(&env).expect("config");
+    config.server = ServerConfig::ephemeral();
+    config.kafka.topic_prefix = app.topic_prefix.clone();
+    RunningService::spawn(
+        recommendations::app::build(config)
+            .await
+            .expect("recommendations starts"),
+    )
+}
