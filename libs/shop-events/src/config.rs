@@ -9,8 +9,8 @@ pub struct KafkaConfig {
     pub brokers: String,
     /// Partitions of each topic [`topics::ensure`](crate::topics::ensure) creates.
     pub topic_partitions: i32,
-    /// Put before every topic name, e.g. `test-1234.` (empty in the shop): lets tests, or
-    /// several environments sharing one cluster, keep to topics of their own.
+    /// Put before every topic name and consumer group id, e.g. `test-1234.` (empty in the
+    /// shop): lets tests, or several environments sharing one cluster, keep to their own.
     pub topic_prefix: String,
 }
 
@@ -46,6 +46,11 @@ impl KafkaConfig {
         format!("{}{name}", self.topic_prefix)
     }
 
+    /// The consumer group id on the broker for a group named in code (`catalog`).
+    pub fn group(&self, id: &str) -> String {
+        format!("{}{id}", self.topic_prefix)
+    }
+
     /// The dead-letter topic on the broker for a topic of the contract.
     pub fn dlq_topic(&self, name: &str) -> String {
         crate::topics::dlq(&self.topic(name))
@@ -78,5 +83,6 @@ mod tests {
         config.topic_prefix = "t1.".into();
         assert_eq!(config.topic("orders.events"), "t1.orders.events");
         assert_eq!(config.dlq_topic("orders.events"), "t1.orders.events.dlq");
+        assert_eq!(config.group("catalog"), "t1.catalog");
     }
 }

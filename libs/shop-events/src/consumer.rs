@@ -14,7 +14,7 @@ use rdkafka::statistics::Statistics;
 use sqlx::{PgConnection, PgPool};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -72,6 +72,9 @@ pub struct ConsumerSettings {
     pub retry_backoff: Duration,
     /// The longest pause while the database or the dead-letter topic is unreachable.
     pub max_backoff: Duration,
+    /// Processed event ids are forgotten after this long. Keep it longer than any
+    /// redelivery can come late: the topics' retention (Kafka's default is 7 days).
+    pub keep_processed: Duration,
 }
 
 impl Default for ConsumerSettings {
@@ -80,6 +83,7 @@ impl Default for ConsumerSettings {
             max_retries: 3,
             retry_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(10),
+            keep_processed: Duration::from_secs(14 * 24 * 60 * 60),
         }
     }
 }
@@ -159,7 +163,7 @@ impl<H: Handler> EventConsumer<H> {
         handler: H,
     ) -> Result<Self, EventsError> {
         // Prefixed like the topics, so tests sharing a broker never share a group.
-        let group_id = &kafka.topic(group_id);
+        let group_id = &kafka.group(group_id);
         let consumer: StreamConsumer<ConsumerStats> = kafka::client_config(kafka)
             .set("group.id", group_id)
             .set("client.id", group_id)
@@ -197,6 +201,7 @@ impl<H: Handler> EventConsumer<H> {
     /// offset uncommitted and is delivered again next time.
     pub async fn run(self, shutdown: CancellationToken) {
         tracing::info!(group = %self.group_id, "event consumer started");
+        let mut last_prune: Option<Instant> = None;
         loop {
             let received = tokio::select! {
                 () = shutdown.cancelled() => break,
@@ -226,6 +231,11 @@ impl<H: Handler> EventConsumer<H> {
             // commit be lost, the redelivery is recognised as a duplicate.
             if let Err(error) = self.consumer.commit_message(&message, CommitMode::Async) {
                 tracing::warn!(%error, "cannot commit the consumer offset");
+            }
+            // Only a consumer that receives events adds ids: prune as it goes.
+            if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                last_prune = Some(Instant::now());
+                self.prune().await;
             }
         }
         tracing::info!(group = %self.group_id, "event consumer stopped");
@@ -383,6 +393,25 @@ impl<H: Handler> EventConsumer<H> {
         }
     }
 
+    /// Forgets this group's processed event ids older than `keep_processed`.
+    async fn prune(&self) {
+        let deleted = sqlx::query(
+            "DELETE FROM processed_events
+             WHERE consumer_group = $1 AND processed_at < now() - make_interval(secs => $2)",
+        )
+        .bind(&self.group_id)
+        .bind(self.settings.keep_processed.as_secs_f64())
+        .execute(&self.pool)
+        .await;
+        match deleted {
+            Ok(done) if done.rows_affected() > 0 => {
+                tracing::debug!(rows = done.rows_affected(), "pruned processed event ids");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::debug!(%error, "cannot prune processed event ids"),
+        }
+    }
+
     /// Publishes the message unchanged to `<topic>.dlq`, with why and where from in
     /// headers; retried until it works (`None`: shutdown came first).
     async fn dead_letter(
@@ -428,6 +457,9 @@ impl<H: Handler> EventConsumer<H> {
         }
     }
 }
+
+/// How often processed event ids are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     let detail = panic

@@ -51,8 +51,8 @@ async fn stop((shutdown, consumer): (CancellationToken, JoinHandle<()>)) {
 async fn each_event_is_handled_once_even_when_delivered_twice() {
     let ctx = TestContext::new().await;
     let topic = ctx.topic(topics::ORDERS);
-    let group = ctx.group("orders-history");
-    let consumer = start(&ctx, &group, Recorder);
+    let group = "orders-history";
+    let consumer = start(&ctx, group, Recorder);
     let events = [order_confirmed(), order_confirmed(), order_confirmed()];
     for event in &events {
         ctx.produce(event).await;
@@ -74,7 +74,7 @@ async fn each_event_is_handled_once_even_when_delivered_twice() {
 
     // A restarted member of the group resumes after the committed offsets: nothing old is
     // delivered again (it would count as a duplicate).
-    let consumer = start(&ctx, &group, Recorder);
+    let consumer = start(&ctx, group, Recorder);
     ctx.produce(&order_confirmed()).await;
     ctx.wait_until_seen(4).await;
     assert_eq!(
@@ -89,7 +89,7 @@ async fn each_event_is_handled_once_even_when_delivered_twice() {
 async fn a_poison_message_is_dead_lettered_and_the_next_event_is_still_handled() {
     let ctx = TestContext::new().await;
     let topic = ctx.topic(topics::ORDERS);
-    let consumer = start(&ctx, &ctx.group("orders-history"), Recorder);
+    let consumer = start(&ctx, "orders-history", Recorder);
     // One key, so one partition: the good event comes after the bad ones.
     let good = order_confirmed();
     let key = good.key();
@@ -164,7 +164,7 @@ async fn a_failing_handler_is_retried_a_bounded_number_of_times_then_dead_letter
         permanent: permanent.subject.clone(),
         calls: calls.clone(),
     };
-    let consumer = start(&ctx, &ctx.group("orders-history"), handler);
+    let consumer = start(&ctx, "orders-history", handler);
     for event in [&transient, &permanent, &good] {
         ctx.produce(event).await;
     }
@@ -237,12 +237,43 @@ async fn the_handler_runs_in_the_trace_of_the_code_that_enqueued_the_event() {
     let relay = OutboxRelay::new(ctx.pool.clone(), &ctx.kafka, "orders")
         .unwrap()
         .spawn(shutdown.clone());
-    let consumer = start(&ctx, &ctx.group("catalog"), Recorder);
+    let consumer = start(&ctx, "catalog", Recorder);
     ctx.wait_until_seen(1).await;
 
     let handler_trace = ctx.seen().await.remove(0).2;
     assert_eq!(handler_trace.as_deref(), Some(producer_trace.as_str()));
     shutdown.cancel();
     relay.await.unwrap();
+    stop(consumer).await;
+}
+
+#[tokio::test]
+async fn old_processed_event_ids_are_forgotten() {
+    let ctx = TestContext::new().await;
+    let group = "orders-history";
+    let old = uuid::Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO processed_events (consumer_group, event_id, processed_at)
+         VALUES ($1, $2, now() - interval '30 days')",
+    )
+    .bind(ctx.kafka.group(group))
+    .bind(old)
+    .execute(&ctx.pool)
+    .await
+    .unwrap();
+    let consumer = start(&ctx, group, Recorder);
+    let recent = order_confirmed();
+    ctx.produce(&recent).await;
+    ctx.wait_until_seen(1).await;
+
+    crate::helpers::eventually("the old id is pruned", || async {
+        let ids: Vec<uuid::Uuid> =
+            sqlx::query_scalar("SELECT event_id FROM processed_events ORDER BY event_id")
+                .fetch_all(&ctx.pool)
+                .await
+                .unwrap();
+        ids == [recent.id]
+    })
+    .await;
     stop(consumer).await;
 }

@@ -100,11 +100,6 @@ impl TestContext {
         self.kafka.topic(name)
     }
 
-    /// A consumer group id no other test uses.
-    pub fn group(&self, purpose: &str) -> String {
-        format!("{}{purpose}", self.kafka.topic_prefix)
-    }
-
     /// Rows in the handler's table.
     pub async fn seen(&self) -> Vec<(uuid::Uuid, String, Option<String>)> {
         sqlx::query_as("SELECT event_id, type, trace_id FROM seen ORDER BY event_id")
@@ -191,7 +186,8 @@ impl TestContext {
             .set("bootstrap.servers", &self.kafka.brokers)
             .set(
                 "group.id",
-                self.group(&format!("reader-{}", uuid::Uuid::new_v4())),
+                self.kafka
+                    .group(&format!("reader-{}", uuid::Uuid::new_v4())),
             )
             .set("auto.offset.reset", "earliest")
             .set("enable.auto.commit", "false")
