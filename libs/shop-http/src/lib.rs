@@ -4,12 +4,42 @@
 //! trace context (`traceparent`) and request id (`x-request-id`), so the callee's work joins
 //! the same trace and the same log search. Errors are typed: a caller can tell "the other
 //! service said no" ([`CallError::Status`]) from "the other service is not there"
-//! ([`CallError::Unreachable`], [`CallError::Timeout`]).
+//! ([`CallError::Unreachable`], [`CallError::Timeout`]) and from "we did not even try"
+//! ([`CallError::CircuitOpen`], [`CallError::Saturated`]).
+//!
+//! Every call is also made resilient, in this one place (`docs/resilience.md` has the
+//! numbers and why):
+//!
+//! - **a deadline**: the tighter of the client's timeout and what is left of the current
+//!   request's deadline minus a margin ([`deadline`]); the callee learns it from the
+//!   `x-request-deadline` header and stops working when it passes;
+//! - **a bulkhead**: at most [`ClientSettings::max_concurrent`] calls in flight per
+//!   dependency; one more fails at once with [`CallError::Saturated`];
+//! - **a circuit breaker** per dependency ([`breaker`]): when most recent calls failed, calls
+//!   fail at once with [`CallError::CircuitOpen`] until a probe succeeds;
+//! - **at most one retry**, only of an idempotent method (GET, HEAD, PUT, DELETE, OPTIONS)
+//!   after a failure that a retry can fix (no connection; 502, 503, 504), after a jittered
+//!   pause, to *another* instance when the client knows more than one, and only while the
+//!   retry budget ([`budget`]) allows: retries add at most 10 % to the load.
+//!
+//! Every live client is listed by [`dependencies`], which `shop-server` serves at
+//! `/ops/dependencies`.
 
-use http::HeaderValue;
+pub mod breaker;
+pub mod budget;
+pub mod deadline;
+
+pub use breaker::{BreakerSettings, BreakerState, CircuitBreaker};
+pub use budget::{BudgetSettings, RetryBudget};
+
+use http::{HeaderValue, StatusCode};
 use reqwest::{Method, RequestBuilder, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 /// Why a call did not produce the expected answer.
@@ -41,6 +71,12 @@ pub enum CallError {
         #[source]
         source: reqwest::Error,
     },
+    /// The breaker for this dependency is open: the call was not made.
+    #[error("the circuit breaker for {service} is open")]
+    CircuitOpen { service: &'static str },
+    /// As many calls to this dependency as allowed are already in flight: not made either.
+    #[error("too many calls to {service} in flight")]
+    Saturated { service: &'static str },
 }
 
 impl CallError {
@@ -51,7 +87,9 @@ impl CallError {
             | Self::Timeout { service }
             | Self::Status { service, .. }
             | Self::Decode { service, .. }
-            | Self::Build { service, .. } => service,
+            | Self::Build { service, .. }
+            | Self::CircuitOpen { service }
+            | Self::Saturated { service } => service,
         }
     }
 
@@ -62,44 +100,178 @@ impl CallError {
             _ => None,
         }
     }
+
+    /// The call failed without reaching the network (breaker open, bulkhead full).
+    pub fn is_fast_failure(&self) -> bool {
+        matches!(self, Self::CircuitOpen { .. } | Self::Saturated { .. })
+    }
 }
 
-/// A client for one named dependency at one base URL.
+/// How a client protects its caller and its dependency. [`ClientSettings::new`] gives the
+/// defaults for a timeout; `docs/resilience.md` explains each number.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientSettings {
+    /// The longest one call (its retry included) may take, when the request being handled
+    /// has no tighter deadline.
+    pub timeout: Duration,
+    /// Calls in flight to this dependency at once; one more fails with `Saturated`.
+    pub max_concurrent: usize,
+    /// The pause before the one retry, before jitter (×0.5 to ×1.5).
+    pub retry_backoff: Duration,
+    pub breaker: BreakerSettings,
+    pub retry_budget: BudgetSettings,
+}
+
+impl ClientSettings {
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            max_concurrent: 64,
+            retry_backoff: Duration::from_millis(25),
+            breaker: BreakerSettings::default(),
+            retry_budget: BudgetSettings::default(),
+        }
+    }
+}
+
+/// Counts since the client was created, as `/ops/dependencies` shows them.
+#[derive(Debug, Default)]
+struct Counters {
+    calls: AtomicU64,
+    failures: AtomicU64,
+    retries: AtomicU64,
+    short_circuited: AtomicU64,
+    saturated: AtomicU64,
+}
+
+/// One client's state and counts: an entry of `/ops/dependencies`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DependencyReport {
+    pub dependency: &'static str,
+    pub instances: Vec<String>,
+    pub state: BreakerState,
+    pub in_flight: usize,
+    pub max_concurrent: usize,
+    /// Calls asked of the client (a retried call counts once).
+    pub calls: u64,
+    /// Attempts that failed: no answer, or a 5xx.
+    pub failures: u64,
+    pub retries: u64,
+    /// Calls failed at once because the breaker was open.
+    pub short_circuited: u64,
+    /// Calls failed at once because the bulkhead was full.
+    pub saturated: u64,
+}
+
+#[derive(Debug)]
+struct Shared {
+    service: &'static str,
+    /// Base URLs, normalised (no trailing `/`); requests are built against the first.
+    instances: Vec<String>,
+    next_instance: AtomicUsize,
+    http: reqwest::Client,
+    settings: ClientSettings,
+    breaker: CircuitBreaker,
+    budget: RetryBudget,
+    bulkhead: Arc<Semaphore>,
+    counters: Counters,
+}
+
+/// Every live client, for [`dependencies`].
+static REGISTRY: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+
+/// The state and counts of every client alive in this process, by dependency name.
+pub fn dependencies() -> Vec<DependencyReport> {
+    let mut registry = REGISTRY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    registry.retain(|client| client.strong_count() > 0);
+    let mut reports: Vec<_> = registry
+        .iter()
+        .filter_map(Weak::upgrade)
+        .map(|shared| shared.report())
+        .collect();
+    reports.sort_by(|a, b| a.dependency.cmp(b.dependency));
+    reports
+}
+
+/// A client for one named dependency, at one or more base URLs (instances). Clones share
+/// their breaker, bulkhead and budget.
 #[derive(Debug, Clone)]
 pub struct ServiceClient {
-    service: &'static str,
-    base_url: String,
-    http: reqwest::Client,
+    shared: Arc<Shared>,
 }
 
 impl ServiceClient {
     /// `service` names the dependency in spans, metrics and errors (`"catalog"`).
     pub fn new(service: &'static str, base_url: &str, timeout: Duration) -> Self {
+        Self::with_settings(service, &[base_url], ClientSettings::new(timeout))
+    }
+
+    /// A client for several instances of one dependency: calls go round-robin, and a
+    /// retry goes to another instance than the one that failed.
+    pub fn with_instances(service: &'static str, base_urls: &[&str], timeout: Duration) -> Self {
+        Self::with_settings(service, base_urls, ClientSettings::new(timeout))
+    }
+
+    pub fn with_settings(
+        service: &'static str,
+        base_urls: &[&str],
+        settings: ClientSettings,
+    ) -> Self {
         let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(2)))
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(2)))
             .build()
             // Building fails only if the TLS backend cannot initialise; without TLS it cannot.
             .unwrap_or_default();
-        Self {
-            service,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            http,
+        let mut instances: Vec<String> = base_urls.iter().map(|url| normalise(url)).collect();
+        if instances.is_empty() {
+            // Every request then fails to build, which names the service: a config mistake.
+            instances.push(String::new());
         }
+        let shared = Arc::new(Shared {
+            service,
+            instances,
+            next_instance: AtomicUsize::new(0),
+            http,
+            settings,
+            breaker: CircuitBreaker::new(service, settings.breaker),
+            budget: RetryBudget::new(settings.retry_budget),
+            bulkhead: Arc::new(Semaphore::new(settings.max_concurrent)),
+            counters: Counters::default(),
+        });
+        let mut registry = REGISTRY
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        registry.retain(|client| client.strong_count() > 0);
+        registry.push(Arc::downgrade(&shared));
+        Self { shared }
     }
 
     pub fn service(&self) -> &'static str {
-        self.service
+        self.shared.service
     }
 
+    /// The first instance's base URL.
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        &self.shared.instances[0]
+    }
+
+    pub fn breaker_state(&self) -> BreakerState {
+        self.shared.breaker.state()
+    }
+
+    /// This client's entry of `/ops/dependencies`.
+    pub fn report(&self) -> DependencyReport {
+        self.shared.report()
     }
 
     /// Starts a request to `path` (which begins with `/`).
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.base_url))
+        self.shared
+            .http
+            .request(method, format!("{}{path}", self.base_url()))
     }
 
     /// Sends a request, propagating context, and fails on any non-2xx status.
@@ -111,7 +283,7 @@ impl ServiceClient {
         }
         let body = response.text().await.unwrap_or_default();
         Err(CallError::Status {
-            service: self.service,
+            service: self.service(),
             status,
             body,
         })
@@ -127,7 +299,7 @@ impl ServiceClient {
         let body = response
             .bytes()
             .await
-            .map_err(|source| transport_error(self.service, source))?;
+            .map_err(|source| transport_error(self.service(), source))?;
         Ok(RawResponse {
             status,
             headers,
@@ -135,12 +307,91 @@ impl ServiceClient {
         })
     }
 
-    /// One call in its client span. Any status is an answer here.
+    /// One call: the bulkhead, the deadline, the first attempt and perhaps one retry.
+    /// Any status is an answer here.
     async fn exchange(&self, request: RequestBuilder) -> Result<Response, CallError> {
-        let service = self.service;
-        let mut request = request
+        let shared = &*self.shared;
+        let service = shared.service;
+        let request = request
             .build()
             .map_err(|source| CallError::Build { service, source })?;
+        let Ok(_permit) = shared.bulkhead.clone().try_acquire_owned() else {
+            shared.counters.saturated.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("http_client_rejected_total", "dependency" => service, "reason" => "saturated")
+                .increment(1);
+            return Err(CallError::Saturated { service });
+        };
+        shared.counters.calls.fetch_add(1, Ordering::Relaxed);
+        shared.budget.deposit();
+
+        let now = Instant::now();
+        let budget = match deadline::current() {
+            Some(inherited) => shared
+                .settings
+                .timeout
+                .min(deadline::downstream_budget(inherited, now)),
+            None => shared.settings.timeout,
+        };
+        let deadline = now + budget;
+
+        let first = shared.next_instance.fetch_add(1, Ordering::Relaxed) % shared.instances.len();
+        let spare = if is_idempotent(request.method()) {
+            request.try_clone()
+        } else {
+            None
+        };
+        let outcome = shared.attempt(request, first, deadline).await;
+        let Some(retry) = spare else {
+            return outcome;
+        };
+        if !is_retryable(&outcome) || shared.breaker.state() == BreakerState::Open {
+            return outcome;
+        }
+        let pause = jittered(shared.settings.retry_backoff);
+        // A retry that cannot finish before the deadline is only more load.
+        if Instant::now() + pause * 2 >= deadline || !shared.budget.withdraw() {
+            return outcome;
+        }
+        shared.counters.retries.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("http_client_retries_total", "dependency" => service).increment(1);
+        tokio::time::sleep(pause).await;
+        let other = (first + 1) % shared.instances.len();
+        shared.attempt(retry, other, deadline).await
+    }
+
+    /// `GET path`, decoded from JSON.
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, CallError> {
+        let response = self.send(self.request(Method::GET, path)).await?;
+        response.json().await.map_err(|source| CallError::Decode {
+            service: self.service(),
+            source,
+        })
+    }
+}
+
+impl Shared {
+    /// One attempt at `instance`, in its client span, if the breaker lets it go.
+    async fn attempt(
+        &self,
+        mut request: reqwest::Request,
+        instance: usize,
+        deadline: Instant,
+    ) -> Result<Response, CallError> {
+        let service = self.service;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(CallError::Timeout { service });
+        }
+        if !self.breaker.allow() {
+            self.counters
+                .short_circuited
+                .fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("http_client_rejected_total", "dependency" => service, "reason" => "circuit-open")
+                .increment(1);
+            return Err(CallError::CircuitOpen { service });
+        }
+        self.move_to(&mut request, instance);
+        *request.timeout_mut() = Some(remaining);
         let span = tracing::info_span!(
             "HTTP call",
             otel.name = format!("{} {}", request.method(), service),
@@ -153,7 +404,7 @@ impl ServiceClient {
             peer.service = service,
             http.response.status_code = tracing::field::Empty,
         );
-        async {
+        let outcome = async {
             let headers = request.headers_mut();
             shop_telemetry::propagation::inject_into_headers(headers);
             if let Some(id) = shop_telemetry::request_id::current()
@@ -161,6 +412,10 @@ impl ServiceClient {
             {
                 headers.insert(shop_telemetry::request_id::HEADER, value);
             }
+            headers.insert(
+                deadline::HEADER,
+                HeaderValue::from(remaining_millis(remaining)),
+            );
             let outcome = self.http.execute(request).await;
             let span = tracing::Span::current();
             match outcome {
@@ -179,16 +434,51 @@ impl ServiceClient {
             }
         }
         .instrument(span)
-        .await
+        .await;
+        let succeeded = outcome
+            .as_ref()
+            .is_ok_and(|response| !response.status().is_server_error());
+        if !succeeded {
+            self.counters.failures.fetch_add(1, Ordering::Relaxed);
+        }
+        self.breaker.record(succeeded);
+        outcome
     }
 
-    /// `GET path`, decoded from JSON.
-    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, CallError> {
-        let response = self.send(self.request(Method::GET, path)).await?;
-        response.json().await.map_err(|source| CallError::Decode {
-            service: self.service,
-            source,
-        })
+    /// Points a request built against the first instance at `instance`.
+    fn move_to(&self, request: &mut reqwest::Request, instance: usize) {
+        let (Some(first), Some(target)) = (self.instances.first(), self.instances.get(instance))
+        else {
+            return;
+        };
+        if first == target {
+            return;
+        }
+        let moved = request
+            .url()
+            .as_str()
+            .strip_prefix(first.as_str())
+            .and_then(|rest| reqwest::Url::parse(&format!("{target}{rest}")).ok());
+        if let Some(url) = moved {
+            *request.url_mut() = url;
+        }
+    }
+
+    fn report(&self) -> DependencyReport {
+        let count = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let max_concurrent = self.settings.max_concurrent;
+        DependencyReport {
+            dependency: self.service,
+            instances: self.instances.clone(),
+            state: self.breaker.state(),
+            in_flight: max_concurrent.saturating_sub(self.bulkhead.available_permits()),
+            max_concurrent,
+            calls: count(&self.counters.calls),
+            failures: count(&self.counters.failures),
+            retries: count(&self.counters.retries),
+            short_circuited: count(&self.counters.short_circuited),
+            saturated: count(&self.counters.saturated),
+        }
     }
 }
 
@@ -207,6 +497,57 @@ fn transport_error(service: &'static str, source: reqwest::Error) -> CallError {
     } else {
         CallError::Unreachable { service, source }
     }
+}
+
+/// Methods whose repetition has the effect of doing them once (RFC 9110 §9.2.2).
+fn is_idempotent(method: &Method) -> bool {
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::PUT,
+        Method::DELETE,
+        Method::OPTIONS,
+    ]
+    .contains(method)
+}
+
+/// Failures another attempt may not meet: no connection (nothing was sent), or a gateway's
+/// or an overloaded server's answer. A timeout is not one: the budget is spent.
+fn is_retryable(outcome: &Result<Response, CallError>) -> bool {
+    match outcome {
+        Ok(response) => matches!(
+            response.status(),
+            StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT
+        ),
+        Err(CallError::Unreachable { source, .. }) => source.is_connect(),
+        Err(_) => false,
+    }
+}
+
+/// `pause` times a random factor in [0.5, 1.5), so that callers who failed together do
+/// not all retry together.
+fn jittered(pause: Duration) -> Duration {
+    use std::hash::BuildHasher;
+    // RandomState is seeded randomly per thread and per instance: enough randomness for
+    // jitter without a dependency.
+    let random = std::collections::hash_map::RandomState::new().hash_one(Instant::now());
+    let factor = 0.5 + (random % 1000) as f64 / 1000.0;
+    pause.mul_f64(factor)
+}
+
+fn remaining_millis(remaining: Duration) -> u64 {
+    u64::try_from(remaining.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// A base URL as `Url` writes it (lower-case host, no trailing `/`), so that a request's
+/// URL starts with it.
+fn normalise(base_url: &str) -> String {
+    let parsed = reqwest::Url::parse(base_url)
+        .map(|url| url.as_str().to_owned())
+        .unwrap_or_else(|_| base_url.to_owned());
+    parsed.trim_end_matches('/').to_owned()
 }
 
 #[cfg(test)]

@@ -10,18 +10,21 @@
 //! | `/metrics` | Prometheus text format |
 //! | `/openapi.json` | the OpenAPI 3.1 contract generated from the code |
 //! | `/docs` | the same contract, browsable (Scalar) |
+//! | `/ops/dependencies` | each dependency's circuit breaker state and call counts |
 //!
 //! and, around every request: a request id, a trace span with the OpenTelemetry HTTP
-//! semantic conventions, RED metrics per route, a timeout, a body size limit, panic
-//! recovery, and RFC 9457 problem+json for every error, including the ones produced by
-//! middleware. [`Application`] binds a port and serves until told to stop, draining the
+//! semantic conventions, RED metrics per route, a timeout (capped by the caller's
+//! `x-request-deadline`), a body size limit, panic recovery, and RFC 9457 problem+json for
+//! every error, including the ones produced by middleware. [`Application`] binds a port and serves until told to stop, draining the
 //! requests in flight.
 
 mod application;
 pub mod config;
+mod deadline;
 pub mod extract;
 pub mod health;
 mod middleware;
+mod ops;
 pub mod problem;
 mod service;
 pub mod shutdown;

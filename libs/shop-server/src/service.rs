@@ -1,8 +1,10 @@
 //! Assembling a service's router: its own API plus the standard endpoints and middleware.
 
 use crate::application::Application;
+use crate::deadline;
 use crate::health::{self, Readiness};
 use crate::middleware;
+use crate::ops;
 use crate::problem::Problem;
 use axum::Router;
 use axum::response::IntoResponse;
@@ -98,6 +100,7 @@ impl ServiceBuilder {
         let document = complete_document(self.info, api_doc);
         let (standard, _) = standard_endpoints(self.readiness.clone()).split_for_parts();
         let document_json = serde_json::to_string_pretty(&document).unwrap_or_default();
+        let request_timeout = self.settings.request_timeout;
 
         let router = api_router
             .merge(standard)
@@ -112,9 +115,13 @@ impl ServiceBuilder {
                 }),
             )
             .route("/metrics", get(metrics))
+            .route("/ops/dependencies", get(ops::dependencies))
             .merge(Scalar::with_url("/docs", document))
             .fallback(not_found)
             // Layers run outside-in in the reverse of the order written here.
+            .layer(axum::middleware::from_fn(move |request, next| {
+                deadline::honour(request_timeout, request, next)
+            }))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
                 self.settings.request_timeout,
