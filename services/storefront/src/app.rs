@@ -1,15 +1,21 @@
 //! The storefront's router and shared state.
 
 use crate::config::Config;
+use crate::domain::home::PopularCache;
 use crate::routes;
 use shop_http::ServiceClient;
 use shop_server::{Application, ServiceBuilder, ServiceInfo};
+use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: ServiceInfo = ServiceInfo {
     name: "storefront",
     version: env!("CARGO_PKG_VERSION"),
 };
+
+/// The most the storefront waits for recommendations: they are a garnish, and a page that
+/// waits for them is slower for everyone. Past it, a fallback answers (see `routes::home`).
+pub const RECOMMENDATIONS_BUDGET: Duration = Duration::from_millis(150);
 
 /// A client per domain service: the storefront owns no data of its own.
 #[derive(Debug, Clone)]
@@ -18,6 +24,8 @@ pub struct AppState {
     pub catalog: ServiceClient,
     pub orders: ServiceClient,
     pub recommendations: ServiceClient,
+    /// The last good popular list, for when recommendations cannot answer.
+    pub popular: PopularCache,
 }
 
 impl AppState {
@@ -28,7 +36,12 @@ impl AppState {
             users: client("users", &upstreams.users_url),
             catalog: client("catalog", &upstreams.catalog_url),
             orders: client("orders", &upstreams.orders_url),
-            recommendations: client("recommendations", &upstreams.recommendations_url),
+            recommendations: ServiceClient::new(
+                "recommendations",
+                &upstreams.recommendations_url,
+                upstreams.timeout.min(RECOMMENDATIONS_BUDGET),
+            ),
+            popular: PopularCache::default(),
         }
     }
 }

@@ -29,6 +29,12 @@ impl IntoResponse for Error {
                     CallError::Timeout { .. } => {
                         format!("the {service} service did not answer in time")
                     }
+                    CallError::CircuitOpen { .. } => {
+                        format!("the {service} service is failing; calls to it are paused")
+                    }
+                    CallError::Saturated { .. } => {
+                        format!("the {service} service has too many calls in flight")
+                    }
                     _ => format!("the {service} service cannot be reached"),
                 };
                 Problem::new(

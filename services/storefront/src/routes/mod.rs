@@ -2,6 +2,7 @@
 //! it (see `forward`), for the browser's scripts. The web pages are outside the contract.
 
 mod catalog;
+mod home;
 mod orders;
 mod recommendations;
 mod users;
@@ -21,7 +22,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::place, orders::list))
         .routes(routes!(orders::get))
         .routes(routes!(orders::cancel))
-        .routes(routes!(recommendations::recommendations));
+        .routes(routes!(recommendations::recommendations))
+        .routes(routes!(home::home));
     shop_auth::openapi::add_bearer_scheme(router.get_openapi_mut());
     router
 }

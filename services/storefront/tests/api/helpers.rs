@@ -60,6 +60,11 @@ pub struct TestShop {
 }
 
 pub async fn spawn_shop() -> TestShop {
+    spawn_shop_with_catalog(closed_url().await).await
+}
+
+/// [`spawn_shop`], with the catalog at `catalog_url`.
+pub async fn spawn_shop_with_catalog(catalog_url: String) -> TestShop {
     let db = TestDatabase::create().await.expect("test database");
     let issuer = TestIssuer::start().await;
     let static_products = vec![Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4()];
@@ -81,7 +86,7 @@ pub async fn spawn_shop() -> TestShop {
     let storefront = spawn_storefront(vec![
         ("RECOMMENDATIONS_URL", recommendations.base_url()),
         ("USERS_URL", closed_url().await),
-        ("CATALOG_URL", closed_url().await),
+        ("CATALOG_URL", catalog_url),
         ("ORDERS_URL", closed_url().await),
     ])
     .await;

@@ -1,0 +1,159 @@
+//! The home page's data: recommendations that never fail the page, and the first products.
+
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Where the home page's recommendations come from: a tier of the recommendations service,
+/// or one of the storefront's own fallbacks when that service failed, was too slow or its
+/// circuit breaker is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    Personalized,
+    CoPurchase,
+    Popular,
+    Static,
+    /// The last popular list the recommendations service gave, kept by the storefront.
+    FallbackCache,
+    /// The newest products of the catalog's first page.
+    FallbackCatalog,
+}
+
+impl Source {
+    /// The value of the `source` label of `storefront_recommendations_served_total`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Personalized => "personalized",
+            Self::CoPurchase => "co-purchase",
+            Self::Popular => "popular",
+            Self::Static => "static",
+            Self::FallbackCache => "fallback-cache",
+            Self::FallbackCatalog => "fallback-catalog",
+        }
+    }
+}
+
+/// One recommended product, as the recommendations service describes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Recommended {
+    pub product_id: Uuid,
+    /// 0 for the storefront's fallbacks.
+    pub score: f64,
+}
+
+/// Recommendations and where they come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Recommendations {
+    pub source: Source,
+    pub items: Vec<Recommended>,
+}
+
+/// What `GET /api/home` answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Home {
+    pub recommendations: Recommendations,
+    /// The catalog's first page of products, as the catalog gives it (`Page<Product>`).
+    #[schema(value_type = Object)]
+    pub products: serde_json::Value,
+}
+
+/// The part of a catalog product the catalog fallback needs.
+#[derive(Debug, Deserialize)]
+struct ListedProduct {
+    id: Uuid,
+    /// RFC 3339 in UTC: ordered as text.
+    created_at: String,
+}
+
+/// The last good popular list, shared by every request.
+#[derive(Debug, Clone, Default)]
+pub struct PopularCache {
+    last: Arc<Mutex<Option<Vec<Recommended>>>>,
+}
+
+impl PopularCache {
+    /// Keeps `answer` if it is the popular list with something in it.
+    pub fn remember(&self, answer: &Recommendations) {
+        if answer.source == Source::Popular && !answer.items.is_empty() {
+            *self.lock() = Some(answer.items.clone());
+        }
+    }
+
+    /// What to show without the recommendations service: the cached popular list, else the
+    /// newest products of the catalog `page` (a `Page<Product>`), at most `limit`.
+    pub fn fallback(&self, page: &serde_json::Value, limit: usize) -> Recommendations {
+        if let Some(items) = self.lock().clone() {
+            return Recommendations {
+                source: Source::FallbackCache,
+                items: items.into_iter().take(limit).collect(),
+            };
+        }
+        let mut listed: Vec<ListedProduct> = page
+            .get("items")
+            .cloned()
+            .and_then(|items| serde_json::from_value(items).ok())
+            .unwrap_or_default();
+        listed.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Recommendations {
+            source: Source::FallbackCatalog,
+            items: listed
+                .into_iter()
+                .take(limit)
+                .map(|product| Recommended {
+                    product_id: product.id,
+                    score: 0.0,
+                })
+                .collect(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Vec<Recommended>>> {
+        self.last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn item(n: u128) -> Recommended {
+        Recommended {
+            product_id: Uuid::from_u128(n),
+            score: 1.0,
+        }
+    }
+
+    #[test]
+    fn falls_back_to_the_newest_catalog_products_then_to_the_cached_popular_list() {
+        let cache = PopularCache::default();
+        let page = json!({"items": [
+            {"id": Uuid::from_u128(1), "created_at": "2026-01-01T00:00:00Z", "name": "old"},
+            {"id": Uuid::from_u128(2), "created_at": "2026-03-01T00:00:00Z", "name": "new"},
+        ], "total": 2});
+        let answer = cache.fallback(&page, 10);
+        assert_eq!(answer.source, Source::FallbackCatalog);
+        let ids: Vec<_> = answer.items.iter().map(|i| i.product_id).collect();
+        assert_eq!(ids, [Uuid::from_u128(2), Uuid::from_u128(1)]);
+
+        // Only a non-empty popular list is worth keeping.
+        let fixed = Recommendations {
+            source: Source::Static,
+            items: vec![item(7)],
+        };
+        cache.remember(&fixed);
+        assert_eq!(cache.fallback(&page, 10).source, Source::FallbackCatalog);
+        let popular = Recommendations {
+            source: Source::Popular,
+            items: vec![item(8), item(9)],
+        };
+        cache.remember(&popular);
+        let answer = cache.fallback(&page, 1);
+        assert_eq!(answer.source, Source::FallbackCache);
+        assert_eq!(answer.items, [item(8)]);
+    }
+}

@@ -1,0 +1,56 @@
+//! `GET /api/home`: the home page's data in one call.
+
+use crate::app::AppState;
+use crate::domain::home::{Home, Recommendations};
+use crate::error::Error;
+use crate::forward::PassThroughErrors;
+use axum::extract::State;
+use shop_server::Json;
+
+/// How many products the home page recommends, and lists.
+const RECOMMENDED: usize = 8;
+const LISTED: usize = 12;
+
+/// The home page: recommendations and the catalog's first page of products.
+///
+/// Recommendations never fail the page. When the recommendations service fails, answers
+/// later than its budget (150 ms) or its circuit breaker is open, `source` says which
+/// fallback answered: `fallback-cache` (the last popular list the storefront saw) or
+/// `fallback-catalog` (the newest products of the first page). Only the catalog being
+/// unavailable makes this a 503.
+#[utoipa::path(get, path = "/api/home", tag = "home",
+    responses(
+        (status = 200, description = "Recommendations (perhaps a fallback) and the first products",
+            body = Home),
+        PassThroughErrors,
+    ))]
+pub async fn home(State(state): State<AppState>) -> Result<Json<Home>, Error> {
+    let recommendations_path = format!("/v1/recommendations?limit={RECOMMENDED}");
+    let products_path = format!("/v1/products?page=1&per_page={LISTED}");
+    let (recommended, products) = tokio::join!(
+        state
+            .recommendations
+            .get_json::<Recommendations>(&recommendations_path),
+        state.catalog.get_json::<serde_json::Value>(&products_path),
+    );
+    let products = products?;
+    let recommendations = match recommended {
+        Ok(answer) => {
+            state.popular.remember(&answer);
+            answer
+        }
+        Err(error) => {
+            tracing::warn!(%error, "recommendations unavailable, answering a fallback");
+            state.popular.fallback(&products, RECOMMENDED)
+        }
+    };
+    metrics::counter!(
+        "storefront_recommendations_served_total",
+        "source" => recommendations.source.as_str()
+    )
+    .increment(1);
+    Ok(Json(Home {
+        recommendations,
+        products,
+    }))
+}

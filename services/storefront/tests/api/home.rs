@@ -1,0 +1,152 @@
+//! `GET /api/home` never fails because of recommendations: a fallback answers, and says so.
+
+use crate::helpers::{serve, spawn_shop_with_catalog, spawn_storefront};
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+const OLDER: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0001);
+const NEWER: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0002);
+const POPULAR: Uuid = Uuid::from_u128(0x0196_0000_0000_7000_8000_0000_0000_0009);
+
+/// A catalog whose first page holds two products, the older one first (as catalog sorts).
+fn catalog() -> Router {
+    Router::new().route(
+        "/v1/products",
+        get(|| async {
+            axum::Json(json!({
+                "items": [
+                    {"id": OLDER, "name": "Older", "created_at": "2026-01-01T00:00:00Z"},
+                    {"id": NEWER, "name": "Newer", "created_at": "2026-02-01T00:00:00Z"},
+                ],
+                "page": 1, "per_page": 12, "total": 2,
+            }))
+        }),
+    )
+}
+
+const POPULAR_LIST: u8 = 0;
+const FAILING: u8 = 1;
+const SLOW: u8 = 2;
+
+/// A recommendations service that answers a popular list, fails, or sleeps 2 s.
+fn recommendations(mode: Arc<AtomicU8>) -> Router {
+    async fn answer(State(mode): State<Arc<AtomicU8>>) -> (StatusCode, axum::Json<Value>) {
+        match mode.load(Ordering::SeqCst) {
+            FAILING => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({}))),
+            SLOW => {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                (
+                    StatusCode::OK,
+                    axum::Json(json!({"source": "static", "items": []})),
+                )
+            }
+            _ => (
+                StatusCode::OK,
+                axum::Json(json!({
+                    "source": "popular",
+                    "items": [{"product_id": POPULAR, "score": 4.5}],
+                })),
+            ),
+        }
+    }
+    Router::new()
+        .route("/v1/recommendations", get(answer))
+        .with_state(mode)
+}
+
+async fn home(storefront: &shop_testing::RunningService) -> Value {
+    let response = storefront.get("/api/home").await;
+    assert_eq!(response.status(), 200);
+    response.json().await.expect("the home page's data")
+}
+
+fn ids(recommendations: &Value) -> Vec<String> {
+    recommendations["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["product_id"].as_str().expect("an id").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn with_recommendations_stopped_the_newest_catalog_products_answer() {
+    let shop = spawn_shop_with_catalog(serve(catalog()).await).await;
+    let before = home(&shop.storefront).await;
+    assert_eq!(before["recommendations"]["source"], "static", "{before}");
+    assert_eq!(before["products"]["total"], 2);
+
+    let storefront = shop.storefront;
+    drop(shop.recommendations);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let after = home(&storefront).await;
+    assert_eq!(
+        after["recommendations"]["source"], "fallback-catalog",
+        "{after}"
+    );
+    assert_eq!(
+        ids(&after["recommendations"]),
+        [NEWER.to_string(), OLDER.to_string()]
+    );
+    assert_eq!(after["products"]["total"], 2);
+}
+
+#[tokio::test]
+async fn the_last_popular_list_answers_while_recommendations_fail() {
+    let mode = Arc::new(AtomicU8::new(POPULAR_LIST));
+    let storefront = spawn_storefront(vec![
+        ("CATALOG_URL", serve(catalog()).await),
+        (
+            "RECOMMENDATIONS_URL",
+            serve(recommendations(mode.clone())).await,
+        ),
+    ])
+    .await;
+    let fresh = home(&storefront).await;
+    assert_eq!(fresh["recommendations"]["source"], "popular");
+
+    mode.store(FAILING, Ordering::SeqCst);
+    let cached = home(&storefront).await;
+    assert_eq!(
+        cached["recommendations"]["source"], "fallback-cache",
+        "{cached}"
+    );
+    assert_eq!(ids(&cached["recommendations"]), [POPULAR.to_string()]);
+}
+
+#[tokio::test]
+async fn slow_recommendations_do_not_slow_the_home_page() {
+    let mode = Arc::new(AtomicU8::new(SLOW));
+    let storefront = spawn_storefront(vec![
+        ("CATALOG_URL", serve(catalog()).await),
+        ("RECOMMENDATIONS_URL", serve(recommendations(mode)).await),
+    ])
+    .await;
+    let started = Instant::now();
+    let answer = home(&storefront).await;
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+    assert_eq!(answer["recommendations"]["source"], "fallback-catalog");
+
+    let metrics = storefront
+        .get("/metrics")
+        .await
+        .text()
+        .await
+        .expect("metrics");
+    assert!(
+        metrics.lines().any(
+            |line| line.starts_with("storefront_recommendations_served_total")
+                && line.contains(r#"source="fallback-catalog""#)
+        ),
+        "{metrics}"
+    );
+}
