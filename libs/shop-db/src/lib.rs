@@ -88,7 +88,36 @@ pub async fn connect_and_migrate(
     }
     migrator.run(&pool).await?;
     tracing::info!(schema = %config.schema, "database ready, migrations applied");
+    spawn_pool_metrics(pool.clone(), config.schema.clone());
     Ok(pool)
+}
+
+/// How often the pool gauges are refreshed (Prometheus scrapes every 15 s by default).
+pub const POOL_METRICS_EVERY: Duration = Duration::from_secs(5);
+
+/// Keeps `db_pool_connections{schema, state="idle"|"used"}` and
+/// `db_pool_max_connections{schema}` current, every [`POOL_METRICS_EVERY`], until the pool
+/// is closed. Reading the counts opens no connection. [`connect_and_migrate`] starts it.
+pub fn spawn_pool_metrics(pool: PgPool, schema: String) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(POOL_METRICS_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while !pool.is_closed() {
+            ticks.tick().await;
+            record_pool_metrics(&pool, &schema);
+        }
+    })
+}
+
+/// Sets the pool gauges once.
+pub fn record_pool_metrics(pool: &PgPool, schema: &str) {
+    let size = pool.size();
+    let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size);
+    let gauge = |state: &'static str| metrics::gauge!("db_pool_connections", "schema" => schema.to_owned(), "state" => state);
+    gauge("idle").set(f64::from(idle));
+    gauge("used").set(f64::from(size - idle));
+    metrics::gauge!("db_pool_max_connections", "schema" => schema.to_owned())
+        .set(f64::from(pool.options().get_max_connections()));
 }
 
 /// A readiness check for `shop_server::Readiness::with_check("database", ..)`.

@@ -7,11 +7,13 @@
 //! - [`RunningService`]: a service running on a random port, stopped when dropped.
 //! - [`PrivateBroker`]: a Kafka broker of one test's own that the test can cut off.
 //! - [`OtlpReceiver`]: an OTLP/HTTP collector stand-in that keeps the spans it receives.
+//! - [`prometheus`]: a strict reader of the Prometheus text format, for `/metrics`.
 //! - [`standard`]: the checks every service's standard endpoints must pass.
 
 mod broker;
 mod database;
 mod otlp;
+pub mod prometheus;
 mod proxy;
 mod running;
 pub mod standard;

@@ -69,6 +69,12 @@ pub async fn check_standard_endpoints(service: &RunningService) {
         text.contains("http_server_request_duration_seconds_bucket"),
         "latency histogram missing"
     );
+    let scrape = crate::prometheus::parse(&text)
+        .unwrap_or_else(|error| panic!("/metrics is not Prometheus text: {error}\n{text}"));
+    assert!(
+        scrape.has_family("http_server_request_duration_seconds"),
+        "latency histogram missing"
+    );
 }
 
 /// With its database behind `proxy`: readiness is 200, turns 503 naming `database` when

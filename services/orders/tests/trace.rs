@@ -38,7 +38,7 @@ async fn an_order_is_one_trace_across_http_and_kafka() {
     .unwrap();
 
     let app = spawn_app().await;
-    let _recommendations = spawn_recommendations(&app).await;
+    let recommendations = spawn_recommendations(&app).await;
     let product = app.products().await[0].clone();
     let customer = app.customer();
     let placed = app
@@ -49,6 +49,7 @@ async fn an_order_is_one_trace_across_http_and_kafka() {
     let order_id = order["id"].as_str().unwrap().to_owned();
     let settled = app.settled(&customer.token, &order_id).await;
     assert_eq!(settled["status"], "confirmed");
+    check_metrics(&app, &recommendations, product["id"].as_str().unwrap()).await;
 
     let group = |service: &str| format!("{}{service}", app.topic_prefix);
     let orders_port = app.service.addr.port().to_string();
@@ -111,13 +112,12 @@ async fn an_order_is_one_trace_across_http_and_kafka() {
         .unwrap_or_else(|| panic!("no catalog OrderPlaced span in the trace:\n{}", describe()));
     let orders = consumed(&trace, "orders", "StockReserved")
         .unwrap_or_else(|| panic!("no orders StockReserved span in the trace:\n{}", describe()));
-    let recommendations =
-        consumed(&trace, "recommendations", "OrderConfirmed").unwrap_or_else(|| {
-            panic!(
-                "no recommendations OrderConfirmed span in the trace:\n{}",
-                describe()
-            )
-        });
+    let learned = consumed(&trace, "recommendations", "OrderConfirmed").unwrap_or_else(|| {
+        panic!(
+            "no recommendations OrderConfirmed span in the trace:\n{}",
+            describe()
+        )
+    });
 
     let placed_message = parent_create_span(&trace, &catalog, "OrderPlaced");
     assert!(
@@ -131,16 +131,54 @@ async fn an_order_is_one_trace_across_http_and_kafka() {
         "StockReserved was created while catalog processed OrderPlaced:\n{}",
         describe()
     );
-    let confirmed_message = parent_create_span(&trace, &recommendations, "OrderConfirmed");
+    let confirmed_message = parent_create_span(&trace, &learned, "OrderConfirmed");
     assert!(
         descends_from(&trace, &confirmed_message, &orders),
         "OrderConfirmed was created while orders processed StockReserved:\n{}",
         describe()
     );
-    for consumer in [&catalog, &orders, &recommendations] {
+    for consumer in [&catalog, &orders, &learned] {
         assert_eq!(consumer.attribute("messaging.system"), Some("kafka"));
         assert_eq!(consumer.attribute("outcome"), Some("processed"));
     }
+}
+
+/// `/metrics` is Prometheus text with the families the dashboards use. One process has one
+/// recorder, so any service's `/metrics` shows what all three recorded.
+async fn check_metrics(app: &TestApp, recommendations: &RunningService, product_id: &str) {
+    let answer = recommendations
+        .get(&format!("/v1/recommendations?product_id={product_id}"))
+        .await;
+    assert_eq!(answer.status(), 200);
+    // The pool gauges are refreshed every few seconds, the first time at start-up.
+    let text = app.service.get("/metrics").await.text().await.unwrap();
+    let scrape = shop_testing::prometheus::parse(&text)
+        .unwrap_or_else(|error| panic!("/metrics is not Prometheus text: {error}\n{text}"));
+    for family in [
+        "http_server_requests_total",
+        "http_server_request_duration_seconds",
+        "events_consumed_total",
+        "outbox_lag_seconds",
+        "outbox_pending",
+        "db_pool_connections",
+        "db_pool_max_connections",
+        "recommendations_served_total",
+    ] {
+        assert!(scrape.has_family(family), "{family} missing from:\n{text}");
+    }
+    let states: Vec<&str> = scrape
+        .named("db_pool_connections")
+        .filter_map(|sample| sample.labels.get("state").map(String::as_str))
+        .collect();
+    assert!(
+        states.contains(&"idle") && states.contains(&"used"),
+        "{states:?}"
+    );
+    let consumed = scrape
+        .named("events_consumed_total")
+        .find(|sample| sample.labels.get("type").map(String::as_str) == Some("OrderPlaced"))
+        .unwrap_or_else(|| panic!("no OrderPlaced consumption counted:\n{text}"));
+    assert!(consumed.value >= 1.0);
 }
 
 /// The producer span that is `consumer`'s parent: the context the Kafka headers carried.
