@@ -92,6 +92,32 @@ pub async fn connect_and_migrate(
     Ok(pool)
 }
 
+/// A client span for one query, after the OpenTelemetry database conventions
+/// (`db.system.name`, `db.operation.name`, `db.collection.name`). Instrument the query's
+/// future with it; the statement itself is not recorded (it may hold personal data, and
+/// the operation and table say what it did):
+///
+/// ```no_run
+/// # async fn example(pool: sqlx::PgPool) -> Result<(), sqlx::Error> {
+/// use tracing::Instrument;
+/// sqlx::query("UPDATE orders SET status = 'confirmed' WHERE id = $1")
+///     .execute(&pool)
+///     .instrument(shop_db::query_span("UPDATE", "orders"))
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
+pub fn query_span(operation: &'static str, collection: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        "db query",
+        otel.name = %format!("{operation} {collection}"),
+        otel.kind = "client",
+        db.system.name = "postgresql",
+        db.operation.name = operation,
+        db.collection.name = collection,
+    )
+}
+
 /// How often the pool gauges are refreshed (Prometheus scrapes every 15 s by default).
 pub const POOL_METRICS_EVERY: Duration = Duration::from_secs(5);
 

@@ -368,6 +368,7 @@ impl<H: Handler> EventConsumer<H> {
         .bind(&self.group_id)
         .bind(envelope.id)
         .execute(&mut *tx)
+        .instrument(shop_db::query_span("INSERT", "processed_events"))
         .await?
         .rows_affected()
             == 1;

@@ -48,6 +48,7 @@ pub async fn enqueue(conn: &mut PgConnection, envelope: &Envelope) -> Result<(),
         .bind(Json(envelope))
         .bind(Json(trace_context))
         .execute(conn)
+        .instrument(shop_db::query_span("INSERT", "outbox"))
         .await
     }
     .instrument(span)

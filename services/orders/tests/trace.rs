@@ -137,6 +137,33 @@ async fn an_order_is_one_trace_across_http_and_kafka() {
         "OrderConfirmed was created while orders processed StockReserved:\n{}",
         describe()
     );
+    // Database work shows as client spans: the consumer's "processed" mark, the outbox row.
+    let queries = |table: &str| {
+        trace
+            .iter()
+            .filter(|span| {
+                span.kind == "client"
+                    && span.attribute("db.system.name") == Some("postgresql")
+                    && span.attribute("db.collection.name") == Some(table)
+            })
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        queries("processed_events")
+            .iter()
+            .any(|query| query.parent_span_id.as_deref() == Some(catalog.span_id.as_str())),
+        "catalog's consumer records the event in a query span:\n{}",
+        describe()
+    );
+    assert!(
+        queries("outbox").iter().any(|query| {
+            query.parent_span_id.as_deref() == Some(placed_message.span_id.as_str())
+                && query.attribute("db.operation.name") == Some("INSERT")
+        }),
+        "the OrderPlaced row is written in a query span:\n{}",
+        describe()
+    );
     for consumer in [&catalog, &orders, &learned] {
         assert_eq!(consumer.attribute("messaging.system"), Some("kafka"));
         assert_eq!(consumer.attribute("outcome"), Some("processed"));
