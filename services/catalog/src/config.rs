@@ -3,6 +3,7 @@
 use shop_auth::AuthConfig;
 use shop_db::DbConfig;
 use shop_events::KafkaConfig;
+use shop_faults::FaultsConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
 
 /// The schema (and, prefixed with `shop_`, the database role) this service owns.
@@ -19,6 +20,8 @@ pub struct Config {
     /// `CATALOG_SEED` (default `true`): load the demo catalog at start-up. Seeding only adds
     /// what is missing, so it never overwrites an admin's edits.
     pub seed: bool,
+    /// `FAULTS_ENABLED` (default `false`): admins may inject faults at `/ops/faults`.
+    pub faults: FaultsConfig,
 }
 
 impl Config {
@@ -29,6 +32,7 @@ impl Config {
             auth: AuthConfig::from_env(env)?,
             kafka: KafkaConfig::from_env(env)?,
             seed: env.parse("CATALOG_SEED", true)?,
+            faults: FaultsConfig::from_env(env)?,
         })
     }
 }

@@ -3,6 +3,7 @@
 mod admin;
 mod categories;
 mod events;
+mod faults;
 mod helpers;
 mod products;
 mod saga;
