@@ -108,7 +108,13 @@ pub struct TelemetryConfig {
 impl TelemetryConfig {
     /// From the process environment.
     pub fn from_env() -> Result<Self, TelemetryError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        let variables = process_variables();
+        Self::from_lookup(|name| {
+            variables
+                .iter()
+                .find(|(key, _)| *key == name)
+                .and_then(|(_, value)| value.as_ref().ok().cloned())
+        })
     }
 
     /// From any source of variables (`lookup` answers a variable's value).
@@ -151,6 +157,32 @@ impl TelemetryConfig {
             log_format,
         })
     }
+}
+
+/// The variables [`TelemetryConfig::from_env`] reads, each named literally (outside any
+/// `impl`): the deploy drift check finds them here, for every service that calls [`init`].
+fn process_variables() -> [(&'static str, Result<String, std::env::VarError>); 7] {
+    [
+        ("OTEL_SDK_DISABLED", std::env::var("OTEL_SDK_DISABLED")),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            std::env::var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        ),
+        ("OTEL_TRACES_SAMPLER", std::env::var("OTEL_TRACES_SAMPLER")),
+        (
+            "OTEL_TRACES_SAMPLER_ARG",
+            std::env::var("OTEL_TRACES_SAMPLER_ARG"),
+        ),
+        (
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            std::env::var("OTEL_BSP_MAX_QUEUE_SIZE"),
+        ),
+        ("LOG_FORMAT", std::env::var("LOG_FORMAT")),
+    ]
 }
 
 /// The OpenTelemetry specification's default for `OTEL_BSP_MAX_QUEUE_SIZE`.
