@@ -1,9 +1,14 @@
 //! The catalog's errors, and their one mapping to problem+json.
 
 use crate::domain::InvalidField;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use shop_server::{FieldError, Problem};
 use uuid::Uuid;
+
+/// What a client is told to wait before writing again while the database is read-only
+/// (a fail-over or maintenance takes tens of seconds).
+const READ_ONLY_RETRY_AFTER_SECONDS: u64 = 30;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -26,6 +31,21 @@ pub enum Error {
 }
 
 impl Error {
+    /// The database refused a write because it is read-only (SQLSTATE 25006
+    /// `read_only_sql_transaction`): a replica promoted for reads, or maintenance.
+    pub fn is_read_only(&self) -> bool {
+        let database = match self {
+            Self::Database(error) | Self::Outbox(shop_events::EventsError::Database(error)) => {
+                error
+            }
+            _ => return false,
+        };
+        database
+            .as_database_error()
+            .and_then(|error| error.code())
+            .is_some_and(|code| code == "25006")
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid(vec![InvalidField::new(field, message)])
     }
@@ -33,6 +53,16 @@ impl Error {
 
 impl From<Error> for Problem {
     fn from(error: Error) -> Self {
+        if error.is_read_only() {
+            tracing::warn!(%error, "write refused: the database is read-only");
+            return Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "read-only",
+                "The catalog is read-only for now",
+            )
+            .with_detail("browsing works; changes are refused until the database accepts writes")
+            .with_retry_after(READ_ONLY_RETRY_AFTER_SECONDS);
+        }
         match error {
             Error::Invalid(fields) => Problem::validation(
                 fields

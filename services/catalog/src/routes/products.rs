@@ -154,8 +154,9 @@ pub async fn get_product(
             body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, named in `errors` (an unknown category \
             is `category_slug`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The keys that check tokens cannot be fetched right now",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The keys that check tokens cannot be fetched right now, \
+            or `/problems/read-only`: the database refuses writes for now (see `Retry-After`); \
+            reads keep working", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create_product(
@@ -193,8 +194,9 @@ pub async fn create_product(
             body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, named in `errors` (an unknown category \
             is `category_slug`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The keys that check tokens cannot be fetched right now",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The keys that check tokens cannot be fetched right now, \
+            or `/problems/read-only`: the database refuses writes for now (see `Retry-After`); \
+            reads keep working", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn replace_product(
@@ -223,8 +225,9 @@ pub async fn replace_product(
             content_type = "application/problem+json"),
         (status = 404, description = "No such product", body = Problem,
             content_type = "application/problem+json"),
-        (status = 503, description = "The keys that check tokens cannot be fetched right now",
-            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The keys that check tokens cannot be fetched right now, \
+            or `/problems/read-only`: the database refuses writes for now (see `Retry-After`); \
+            reads keep working", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_product(
