@@ -14,6 +14,7 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`) and `KAFKA_BROKERS` (`127.0.0.1:9092`).
 
 mod broker;
+mod chaos;
 mod postgres;
 mod progress;
 mod services;
@@ -60,6 +61,7 @@ fn main() -> anyhow::Result<()> {
             workspace::run(command)
         }
         Some("sqlx-prepare") => runtime.block_on(sqlx_prepare::run(&args[1..])),
+        Some("chaos") => runtime.block_on(chaos::run(&args[1..])),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())

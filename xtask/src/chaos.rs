@@ -1,0 +1,177 @@
+//! `cargo xtask chaos <stop|start|restart> <service|broker>`: the Chaos Monkey by hand, on
+//! what `cargo xtask up` started.
+//!
+//! `stop` kills the process at once (SIGKILL), as a crashed machine would: no draining, no
+//! goodbye. `start` runs it again with the environment `up` gives it, its output appended to
+//! the same log, and waits until it answers. `restart` is both. Services are found by the
+//! pid files `up` writes in `target/harbor/pids/`; the broker only if xtask started it.
+//!
+//! A service started here is not a child of `up`: Ctrl-C on `up` leaves it running. Stop it
+//! with `cargo xtask chaos stop <service>`.
+
+use crate::services::{self, SERVICES, Service};
+use crate::{broker, postgres, progress, workspace};
+use anyhow::{Context, bail};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "usage: cargo xtask chaos <stop|start|restart> <users|catalog|orders|recommendations|storefront|broker>";
+
+/// How long a started service has to answer `/health/live`.
+const START_PATIENCE: Duration = Duration::from_secs(60);
+
+pub async fn run(args: &[String]) -> anyhow::Result<()> {
+    let (Some(action), Some(target)) = (args.first(), args.get(1)) else {
+        bail!("{USAGE}");
+    };
+    if target == "broker" {
+        return match action.as_str() {
+            "stop" => stop_broker(),
+            "start" => broker::ensure_running().await,
+            "restart" => {
+                stop_broker()?;
+                broker::ensure_running().await
+            }
+            other => bail!("unknown action `{other}`\n{USAGE}"),
+        };
+    }
+    let Some(service) = SERVICES.iter().find(|service| service.name == target) else {
+        bail!("unknown service `{target}`\n{USAGE}");
+    };
+    match action.as_str() {
+        "stop" => stop(service),
+        "start" => start(service).await,
+        "restart" => {
+            stop(service)?;
+            start(service).await
+        }
+        other => bail!("unknown action `{other}`\n{USAGE}"),
+    }
+}
+
+fn pid_file(name: &str) -> PathBuf {
+    workspace::state_dir()
+        .join("pids")
+        .join(format!("{name}.pid"))
+}
+
+fn read_pid(name: &str) -> Option<String> {
+    std::fs::read_to_string(pid_file(name))
+        .ok()
+        .map(|pid| pid.trim().to_owned())
+        .filter(|pid| !pid.is_empty())
+}
+
+fn is_alive(pid: &str) -> bool {
+    Command::new("kill")
+        .args(["-0", pid])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// SIGKILL, then waits (at most 5 s) until the process is gone.
+fn kill(name: &str, pid: &str) -> anyhow::Result<()> {
+    progress::step(&format!("chaos: killing {name} (pid {pid})"));
+    Command::new("kill")
+        .args(["-KILL", pid])
+        .status()
+        .context("running kill")?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while is_alive(pid) {
+        if Instant::now() > deadline {
+            bail!("{name} (pid {pid}) is still running after SIGKILL");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = std::fs::remove_file(pid_file(name));
+    progress::done(&format!("{name} is down"));
+    Ok(())
+}
+
+fn stop(service: &Service) -> anyhow::Result<()> {
+    match read_pid(service.name) {
+        Some(pid) if is_alive(&pid) => kill(service.name, &pid),
+        _ => bail!(
+            "{} is not running (no live pid in {}): start the shop with `cargo xtask up`",
+            service.name,
+            pid_file(service.name).display()
+        ),
+    }
+}
+
+fn stop_broker() -> anyhow::Result<()> {
+    match read_pid("tansu") {
+        Some(pid) if is_alive(&pid) => kill("broker", &pid),
+        _ => bail!(
+            "the broker at {} was not started by xtask, so chaos leaves it alone",
+            broker::address()
+        ),
+    }
+}
+
+async fn start(service: &Service) -> anyhow::Result<()> {
+    if let Some(pid) = read_pid(service.name).filter(|pid| is_alive(pid)) {
+        bail!("{} is already running (pid {pid})", service.name);
+    }
+    progress::step(&format!("chaos: starting {}", service.name));
+    let binary = workspace::target_dir().join("debug").join(service.name);
+    let env = services::local_env(postgres::SHOP_DATABASE);
+    let log_path = workspace::state_dir()
+        .join("logs")
+        .join(format!("{}.log", service.name));
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("opening {}", log_path.display()))?;
+    let mut command = Command::new(&binary);
+    command
+        .envs(
+            env.get(service.name)
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k, v)),
+        )
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // Its own process group: it outlives this command.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let child = command
+        .spawn()
+        .with_context(|| format!("starting {} (built by `cargo xtask up`?)", binary.display()))?;
+    let pid = child.id().to_string();
+    std::fs::write(pid_file(service.name), &pid)?;
+
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    let url = format!("http://127.0.0.1:{}/health/live", service.port);
+    let deadline = Instant::now() + START_PATIENCE;
+    loop {
+        if let Ok(response) = client.get(&url).send().await
+            && response.status().is_success()
+        {
+            progress::done(&format!("{} is back (pid {pid})", service.name));
+            return Ok(());
+        }
+        if !is_alive(&pid) {
+            bail!(
+                "{} exited during start-up: see {}",
+                service.name,
+                log_path.display()
+            );
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "{} does not answer after {} s: see {}",
+                service.name,
+                START_PATIENCE.as_secs(),
+                log_path.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
