@@ -38,6 +38,23 @@ pub async fn ensure(config: &KafkaConfig) -> Result<(), EventsError> {
     create(config, &names).await
 }
 
+/// [`ensure`] at start-up, where a broker that is not there yet must not stop the service:
+/// the failure is logged and `false` returned. Events wait in the outbox meanwhile, and
+/// the relay publishes them once the broker (and the topics) are back.
+pub async fn ensure_or_warn(config: &KafkaConfig) -> bool {
+    match ensure(config).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(
+                %error,
+                brokers = %config.brokers,
+                "cannot create the Kafka topics now: starting without the broker"
+            );
+            false
+        }
+    }
+}
+
 /// Creates the named topics where missing (tests use it for topics of their own).
 pub async fn create(config: &KafkaConfig, names: &[&str]) -> Result<(), EventsError> {
     let admin = kafka::admin_client(config)?;

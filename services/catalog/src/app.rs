@@ -42,7 +42,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
     shop_events::migrate(&pool).await?;
-    let topics_ready = events::create_topics(&config.kafka).await;
+    let topics_ready = shop_events::topics::ensure_or_warn(&config.kafka).await;
     if config.seed {
         let seeded = db::seed::load(&pool).await?;
         tracing::info!(

@@ -49,9 +49,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     shop_events::migrate(&pool).await?;
     let kafka = &config.kafka;
     // Without a broker the shop still takes orders: they wait in the outbox.
-    if let Err(error) = topics::ensure(kafka).await {
-        tracing::warn!(%error, "cannot create the topics now; the relay will keep trying");
-    }
+    topics::ensure_or_warn(kafka).await;
     let readiness = Readiness::default()
         .with_check("database", shop_db::readiness_check(pool.clone()))
         .with_check("broker", shop_events::broker_check(kafka)?);

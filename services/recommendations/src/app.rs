@@ -37,7 +37,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
     shop_events::migrate(&pool).await?;
-    events::ensure_topics(&config.kafka).await;
+    shop_events::topics::ensure_or_warn(&config.kafka).await;
     let readiness = Readiness::default()
         .with_check("database", shop_db::readiness_check(pool.clone()))
         .with_check("broker", shop_events::broker_check(&config.kafka)?);

@@ -41,7 +41,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
     shop_events::migrate(&pool).await?;
-    events::ensure_topics(&config.kafka).await;
+    shop_events::topics::ensure_or_warn(&config.kafka).await;
     let tokens = TokenIssuer::load(&config.tokens, &pool).await?;
     bootstrap::ensure_admin(&pool, &config.admin).await?;
     let readiness = Readiness::default()

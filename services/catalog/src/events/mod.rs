@@ -32,22 +32,6 @@ pub const SOURCE: &str = "catalog";
 /// How long to wait before trying again to create the topics.
 const TOPICS_RETRY: Duration = Duration::from_secs(5);
 
-/// Creates the topics of the contract where missing; false (with a warning) when the broker
-/// cannot be reached. The service starts all the same: events wait in the outbox.
-pub async fn create_topics(kafka: &KafkaConfig) -> bool {
-    match topics::ensure(kafka).await {
-        Ok(()) => true,
-        Err(error) => {
-            tracing::warn!(
-                %error,
-                brokers = %kafka.brokers,
-                "cannot create the Kafka topics: going on without the broker for now"
-            );
-            false
-        }
-    }
-}
-
 /// Starts the outbox relay and the consumer of `orders.events`, both stopped by the returned
 /// [`Background`]'s token. When the topics could not be created at start-up
 /// (`topics_ready` false), the consumer creates them first, retrying until the broker answers.
@@ -83,7 +67,7 @@ async fn consume_orders(
     while !topics_ready {
         let retry = async {
             tokio::time::sleep(TOPICS_RETRY).await;
-            create_topics(&kafka).await
+            shop_events::topics::ensure_or_warn(&kafka).await
         };
         topics_ready = tokio::select! {
             () = shutdown.cancelled() => return,

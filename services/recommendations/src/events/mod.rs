@@ -66,18 +66,6 @@ impl Handler for Signals {
     }
 }
 
-/// Creates the topics where missing, if the broker answers. The service starts without
-/// its broker: it answers from what it has learned, and the consumer catches up later.
-pub async fn ensure_topics(kafka: &KafkaConfig) {
-    if let Err(error) = shop_events::topics::ensure(kafka).await {
-        tracing::warn!(
-            %error,
-            brokers = %kafka.brokers,
-            "cannot create the Kafka topics; starting anyway, events are read once the broker answers"
-        );
-    }
-}
-
 /// Starts the consumer, stopped by the returned [`Background`]'s token.
 pub fn start(
     pool: PgPool,

@@ -23,18 +23,6 @@ pub fn user_registered(user_id: Uuid, email: &str, name: &str) -> Envelope {
     )
 }
 
-/// Creates the topics where missing, if the broker answers. The service starts without
-/// its broker: events wait in the outbox until the relay can publish them.
-pub async fn ensure_topics(kafka: &KafkaConfig) {
-    if let Err(error) = shop_events::topics::ensure(kafka).await {
-        tracing::warn!(
-            %error,
-            brokers = %kafka.brokers,
-            "cannot create the Kafka topics; starting anyway, events wait in the outbox"
-        );
-    }
-}
-
 /// Starts the outbox relay, stopped by the returned [`Background`]'s token.
 pub fn start(pool: PgPool, kafka: &KafkaConfig) -> Result<Background, EventsError> {
     let background = Background::default();
