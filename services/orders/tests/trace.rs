@@ -1,10 +1,11 @@
-//! One order, followed through every service it touches, as ONE trace.
+//! One order, placed through the storefront, followed through every service it touches,
+//! as ONE trace.
 //!
 //! A test binary of its own: the tracer provider and the `tracing` subscriber are global to
 //! the process, and here they export to a test OTLP receiver. orders, catalog and
 //! recommendations all run in this process under that one provider, so the resource's
 //! `service.name` is the same for all of them; spans tell services apart by their own
-//! attributes instead: the HTTP server span by `server.port` (from the `Host` header), a
+//! attributes instead: an HTTP server span by `server.port` (from the `Host` header), a
 //! consumer span by `messaging.consumer.group.name` (each service consumes as its own group).
 
 #![allow(clippy::unwrap_used)] // a test crate: a panic with the value is the report
@@ -39,11 +40,18 @@ async fn an_order_is_one_trace_across_http_and_kafka() {
 
     let app = spawn_app().await;
     let recommendations = spawn_recommendations(&app).await;
+    let storefront = spawn_storefront(&app, &recommendations).await;
     let product = app.products().await[0].clone();
     let customer = app.customer();
-    let placed = app
-        .place(&customer.token, &new_key(), &one_of(&product["id"], 1))
-        .await;
+    let placed = storefront
+        .http
+        .post(storefront.url("/api/orders"))
+        .bearer_auth(&customer.token)
+        .header("Idempotency-Key", new_key())
+        .json(&one_of(&product["id"], 1))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(placed.status(), 202);
     let order: Value = placed.json().await.unwrap();
     let order_id = order["id"].as_str().unwrap().to_owned();
@@ -52,8 +60,15 @@ async fn an_order_is_one_trace_across_http_and_kafka() {
     check_metrics(&app, &recommendations, product["id"].as_str().unwrap()).await;
 
     let group = |service: &str| format!("{}{service}", app.topic_prefix);
+    let storefront_port = storefront.addr.port().to_string();
     let orders_port = app.service.addr.port().to_string();
     let is_checkout = |span: &ReceivedSpan| {
+        span.kind == "server"
+            && span.attribute("http.route") == Some("/api/orders")
+            && span.attribute("http.request.method") == Some("POST")
+            && span.attribute("server.port") == Some(storefront_port.as_str())
+    };
+    let is_placing = |span: &ReceivedSpan| {
         span.kind == "server"
             && span.attribute("http.route") == Some("/v1/orders")
             && span.attribute("http.request.method") == Some("POST")
@@ -105,6 +120,31 @@ async fn an_order_is_one_trace_across_http_and_kafka() {
         "the checkout starts the trace"
     );
 
+    // storefront → orders over HTTP: orders' server span is the child of the storefront's
+    // client span, which is the child of the checkout.
+    let placing = trace
+        .iter()
+        .find(|span| is_placing(span))
+        .unwrap_or_else(|| {
+            panic!(
+                "orders' POST /v1/orders is not in the trace:\n{}",
+                describe()
+            )
+        })
+        .clone();
+    let call = trace
+        .iter()
+        .find(|span| Some(span.span_id.as_str()) == placing.parent_span_id.as_deref())
+        .unwrap_or_else(|| {
+            panic!(
+                "the parent of orders' span is not in the trace:\n{}",
+                describe()
+            )
+        });
+    assert_eq!(call.kind, "client", "{call:#?}");
+    assert_eq!(call.attribute("peer.service"), Some("orders"), "{call:#?}");
+    assert!(descends_from(&trace, call, &checkout), "{}", describe());
+
     // orders → OrderPlaced → catalog reserves → StockReserved → orders confirms →
     // OrderConfirmed → recommendations learns: all in the checkout's trace, each consumer
     // span a child of the message's "create" span, whose context the headers carried.
@@ -121,8 +161,8 @@ async fn an_order_is_one_trace_across_http_and_kafka() {
 
     let placed_message = parent_create_span(&trace, &catalog, "OrderPlaced");
     assert!(
-        descends_from(&trace, &placed_message, &checkout),
-        "OrderPlaced was created in the checkout:\n{}",
+        descends_from(&trace, &placed_message, &placing),
+        "OrderPlaced was created while orders placed the order:\n{}",
         describe()
     );
     let reserved_message = parent_create_span(&trace, &orders, "StockReserved");
@@ -242,6 +282,23 @@ fn descends_from(trace: &[ReceivedSpan], span: &ReceivedSpan, ancestor: &Receive
             .and_then(|id| trace.iter().find(|candidate| candidate.span_id == id));
     }
     false
+}
+
+/// The storefront in front of `app`'s services (users is not needed: tokens come from the
+/// test issuer).
+async fn spawn_storefront(app: &TestApp, recommendations: &RunningService) -> RunningService {
+    let env = Env::from_pairs([
+        ("CATALOG_URL", app.catalog.base_url()),
+        ("ORDERS_URL", app.service.base_url()),
+        ("RECOMMENDATIONS_URL", recommendations.base_url()),
+    ]);
+    let mut config = storefront::config::Config::from_env(&env).expect("config");
+    config.server = ServerConfig::ephemeral();
+    RunningService::spawn(
+        storefront::app::build(config)
+            .await
+            .expect("storefront starts"),
+    )
 }
 
 /// recommendations on the same database and topics as `app`.
