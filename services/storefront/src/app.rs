@@ -13,7 +13,7 @@ pub const SERVICE: ServiceInfo = ServiceInfo {
     version: env!("CARGO_PKG_VERSION"),
 };
 
-/// The most the storefront waits for recommendations: they are a garnish, and a page that
+/// The most the home page waits for recommendations: they are a garnish, and a page that
 /// waits for them is slower for everyone. Past it, a fallback answers (see `routes::home`).
 pub const RECOMMENDATIONS_BUDGET: Duration = Duration::from_millis(150);
 
@@ -36,11 +36,7 @@ impl AppState {
             users: client("users", &upstreams.users_url),
             catalog: client("catalog", &upstreams.catalog_url),
             orders: client("orders", &upstreams.orders_url),
-            recommendations: ServiceClient::new(
-                "recommendations",
-                &upstreams.recommendations_url,
-                upstreams.timeout.min(RECOMMENDATIONS_BUDGET),
-            ),
+            recommendations: client("recommendations", &upstreams.recommendations_url),
             popular: PopularCache::default(),
         }
     }

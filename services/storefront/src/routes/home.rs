@@ -1,11 +1,12 @@
 //! `GET /api/home`: the home page's data in one call.
 
-use crate::app::AppState;
+use crate::app::{AppState, RECOMMENDATIONS_BUDGET};
 use crate::domain::home::{Home, Recommendations};
 use crate::error::Error;
 use crate::forward::PassThroughErrors;
 use axum::extract::State;
 use shop_server::Json;
+use std::time::Instant;
 
 /// How many products the home page recommends, and lists.
 const RECOMMENDED: usize = 8;
@@ -27,10 +28,16 @@ const LISTED: usize = 12;
 pub async fn home(State(state): State<AppState>) -> Result<Json<Home>, Error> {
     let recommendations_path = format!("/v1/recommendations?limit={RECOMMENDED}");
     let products_path = format!("/v1/products?page=1&per_page={LISTED}");
+    // A deadline of its own for this one call: the client gives it what is left minus the
+    // margin (130 ms), which the margin leaves for the fallback.
+    let recommendations_deadline = Instant::now() + RECOMMENDATIONS_BUDGET;
     let (recommended, products) = tokio::join!(
-        state
-            .recommendations
-            .get_json::<Recommendations>(&recommendations_path),
+        shop_http::deadline::scope(
+            recommendations_deadline,
+            state
+                .recommendations
+                .get_json::<Recommendations>(&recommendations_path),
+        ),
         state.catalog.get_json::<serde_json::Value>(&products_path),
     );
     let products = products?;
