@@ -150,3 +150,36 @@ async fn slow_recommendations_do_not_slow_the_home_page() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn an_open_breaker_shows_in_ops_dependencies_and_the_fallback_still_answers() {
+    let mode = Arc::new(AtomicU8::new(FAILING));
+    let recommendations_url = serve(recommendations(mode)).await;
+    let storefront = spawn_storefront(vec![
+        ("CATALOG_URL", serve(catalog()).await),
+        ("RECOMMENDATIONS_URL", recommendations_url.clone()),
+    ])
+    .await;
+    // Ten failures out of ten calls open the breaker; the next calls do not reach it.
+    for _ in 0..12 {
+        let answer = home(&storefront).await;
+        assert_eq!(answer["recommendations"]["source"], "fallback-catalog");
+    }
+    let ops: Value = storefront
+        .get("/ops/dependencies")
+        .await
+        .json()
+        .await
+        .expect("the dependencies");
+    // Every client of this test process is listed: find this storefront's.
+    let entry = ops["dependencies"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|entry| entry["instances"][0] == recommendations_url.as_str())
+        .unwrap_or_else(|| panic!("{ops}"));
+    assert_eq!(entry["dependency"], "recommendations");
+    assert_eq!(entry["state"], "open", "{entry}");
+    assert_eq!(entry["failures"], 10, "{entry}");
+    assert_eq!(entry["short_circuited"], 2, "{entry}");
+}
