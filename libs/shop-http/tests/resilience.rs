@@ -113,7 +113,7 @@ async fn the_breaker_opens_fails_fast_probes_and_closes() {
     let before = server.hits();
     let started = Instant::now();
     assert!(matches!(get().await, Err(CallError::CircuitOpen { .. })));
-    assert!(started.elapsed() < Duration::from_millis(50));
+    assert!(started.elapsed() < Duration::from_millis(100));
     assert_eq!(server.hits(), before);
 
     // open → half-open → open: the probe fails.
@@ -207,7 +207,7 @@ async fn a_full_bulkhead_fails_fast() {
         matches!(third, Err(CallError::Saturated { .. })),
         "{third:?}"
     );
-    assert!(started.elapsed() < Duration::from_millis(50));
+    assert!(started.elapsed() < Duration::from_millis(100));
     assert_eq!(client.report().in_flight, 2);
     busy.into_iter().for_each(|task| task.abort());
 }
@@ -247,7 +247,7 @@ async fn a_call_stops_at_its_timeout_and_sends_its_budget() {
         "{outcome:?}"
     );
     assert!(
-        elapsed >= Duration::from_millis(190) && elapsed < Duration::from_millis(400),
+        elapsed >= Duration::from_millis(190) && elapsed < Duration::from_millis(500),
         "{elapsed:?}"
     );
 
