@@ -96,7 +96,10 @@ async fn an_order_is_one_trace_across_http_and_kafka() {
     let checkout = spans
         .iter()
         .find(|span| is_checkout(span))
-        .unwrap_or_else(|| panic!("no checkout span among {spans:#?}"))
+        .unwrap_or_else(|| {
+            // RUST_LOG filters spans too: below `info` there are none to export.
+            panic!("no checkout span (RUST_LOG must allow info) among {spans:#?}")
+        })
         .clone();
     let trace = receiver.trace(&checkout.trace_id);
     let describe = || {
