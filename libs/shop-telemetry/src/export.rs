@@ -208,6 +208,57 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use std::sync::{Condvar, Mutex};
+
+    /// An exporter stuck until released, like one waiting on a collector that is gone.
+    #[derive(Debug, Clone, Default)]
+    struct Stuck(Arc<(Mutex<bool>, Condvar)>);
+
+    impl Stuck {
+        fn release(&self) {
+            *self.0.0.lock().unwrap() = true;
+            self.0.1.notify_all();
+        }
+    }
+
+    impl SpanExporter for Stuck {
+        async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+            // Runs on the batch processor's own thread: blocking it is the point.
+            let (released, wake) = &*self.0;
+            let mut released = released.lock().unwrap();
+            while !*released {
+                released = wake.wait(released).unwrap();
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn spans_beyond_the_queue_are_dropped_at_once_and_counted() {
+        let exporter = Stuck::default();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(BoundedBatchProcessor::new(exporter.clone(), 4))
+            .build();
+        let tracer = provider.tracer("test");
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+
+        // Ending a span never waits for the stuck exporter: four wait, six are dropped.
+        ::metrics::with_local_recorder(&recorder, || {
+            for _ in 0..10 {
+                tracer.start("work").end();
+            }
+        });
+        exporter.release();
+        let text = handle.render();
+        assert!(
+            text.contains("otel_spans_dropped_total{reason=\"queue_full\"} 6"),
+            "{text}"
+        );
+        provider.shutdown().unwrap();
+    }
 
     #[test]
     fn the_default_is_parent_based_keeping_every_root() {
