@@ -63,12 +63,23 @@ fn read_pid(name: &str) -> Option<String> {
         .filter(|pid| !pid.is_empty())
 }
 
+/// Running, and not a zombie: a service killed here stays a zombie until `up`, its parent,
+/// reaps it, yet it is as dead as can be.
 fn is_alive(pid: &str) -> bool {
-    Command::new("kill")
+    let signalable = Command::new("kill")
         .args(["-0", pid])
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|status| status.success())
+        .is_ok_and(|status| status.success());
+    // `/proc/<pid>/stat` is `pid (name) state …`; without /proc, trust the signal.
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false);
+    signalable && !zombie
 }
 
 /// SIGKILL, then waits (at most 5 s) until the process is gone.
