@@ -6,6 +6,7 @@
 //! cargo xtask down      stop what `up` or `infra` started
 //! cargo xtask test      provision, then every test suite of the workspace, then a load test
 //! cargo xtask ci        cargo fmt --check, clippy -D warnings, then `test`
+//! cargo xtask chaos <stop|start|restart> <service|broker>   break and heal what `up` runs
 //! cargo xtask openapi   rewrite each service's committed openapi.json from the code
 //! cargo xtask sqlx-prepare [PACKAGE…]   refresh the compile-time query data in .sqlx/
 //! ```
@@ -24,7 +25,8 @@ mod workspace;
 use anyhow::{Context, bail};
 use std::process::Command;
 
-const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|openapi|sqlx-prepare [PACKAGE…]>";
+const USAGE: &str =
+    "usage: cargo xtask <up|infra|down|test|ci|chaos|openapi|sqlx-prepare [PACKAGE…]>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -16,7 +16,11 @@ fn is_probe(path: &str) -> bool {
 
 /// Opens the server span (OpenTelemetry HTTP semantic conventions) as a child of the caller's
 /// `traceparent`, makes the request id current, and records RED metrics per route.
-pub(crate) async fn observe(request: Request, next: Next) -> Response {
+pub(crate) async fn observe(
+    axum::extract::State(service): axum::extract::State<shop_telemetry::ServiceInfo>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
     // The route template (`/v1/products/{id}`), never the raw path: bounded label values.
@@ -50,6 +54,9 @@ pub(crate) async fn observe(request: Request, next: Next) -> Response {
             server.port = server_port,
             http.response.status_code = tracing::field::Empty,
             request_id = %request_id,
+            // The resource says which service this is; the attribute also tells services
+            // apart when several run in one process (integration tests).
+            service.name = service.name,
         );
         let parent = shop_telemetry::propagation::extract_from_headers(request.headers());
         // Fails only when tracing is not initialised; the span is then simply a root.

@@ -131,7 +131,10 @@ impl ServiceBuilder {
             .layer(axum::middleware::from_fn(
                 middleware::problem_for_bare_errors,
             ))
-            .layer(axum::middleware::from_fn(middleware::observe))
+            .layer(axum::middleware::from_fn_with_state(
+                self.info,
+                middleware::observe,
+            ))
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
         (router, self.readiness)

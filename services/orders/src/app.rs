@@ -5,8 +5,10 @@ use crate::config::Config;
 use crate::events::CatalogEvents;
 use crate::{db, routes};
 use axum::extract::FromRef;
+use axum::middleware::from_fn_with_state;
 use shop_auth::Verifier;
 use shop_events::{EventConsumer, OutboxRelay, topics};
+use shop_faults::Faults;
 use shop_server::{Application, Background, Readiness, ServiceBuilder, ServiceInfo};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -50,9 +52,12 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let kafka = &config.kafka;
     // Without a broker the shop still takes orders: they wait in the outbox.
     topics::ensure_or_warn(kafka).await;
-    let readiness = Readiness::default()
-        .with_check("database", shop_db::readiness_check(pool.clone()))
-        .with_check("broker", shop_events::broker_check(kafka)?);
+    let faults = Faults::new(config.faults);
+    let readiness = faults.readiness(
+        Readiness::default()
+            .with_check("database", shop_db::readiness_check(pool.clone()))
+            .with_check("broker", shop_events::broker_check(kafka)?),
+    );
     let shutdown = CancellationToken::new();
     let background = Background {
         tasks: vec![
@@ -73,9 +78,15 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         catalog: Catalog::new(&config.catalog_url, config.catalog_timeout),
         verifier: config.auth.verifier(),
     };
+    let ops = faults.router(state.verifier.clone());
     let app = ServiceBuilder::new(SERVICE)
         .settings(config.server.http)
-        .api(api().with_state(state))
+        .api(
+            api()
+                .with_state(state)
+                .layer(from_fn_with_state(faults, shop_faults::inject)),
+        )
+        .pages(ops)
         .readiness(readiness)
         .bind(config.server.listen_addr)
         .await?

@@ -3,6 +3,7 @@
 use shop_auth::AuthConfig;
 use shop_db::DbConfig;
 use shop_events::KafkaConfig;
+use shop_faults::FaultsConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
 use std::time::Duration;
 
@@ -15,6 +16,8 @@ pub struct Config {
     pub database: DbConfig,
     pub auth: AuthConfig,
     pub kafka: KafkaConfig,
+    /// `FAULTS_ENABLED` (default `false`): admins may inject faults at `/ops/faults`.
+    pub faults: FaultsConfig,
     /// Where catalog answers the price of a product orders has not heard of yet.
     pub catalog_url: String,
     pub catalog_timeout: Duration,
@@ -27,6 +30,7 @@ impl Config {
             database: DbConfig::from_env(env, SCHEMA)?,
             auth: AuthConfig::from_env(env)?,
             kafka: KafkaConfig::from_env(env)?,
+            faults: FaultsConfig::from_env(env)?,
             catalog_url: env.string("CATALOG_URL", "http://127.0.0.1:8082"),
             catalog_timeout: env.millis("CATALOG_TIMEOUT_MS", Duration::from_secs(2))?,
         })

@@ -5,7 +5,9 @@ use crate::events::{self, Signals};
 use crate::recommender::Recommender;
 use crate::{db, routes};
 use axum::extract::FromRef;
+use axum::middleware::from_fn_with_state;
 use shop_auth::Verifier;
+use shop_faults::Faults;
 use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -38,9 +40,12 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
     shop_events::migrate(&pool).await?;
     shop_events::topics::ensure_or_warn(&config.kafka).await;
-    let readiness = Readiness::default()
-        .with_check("database", shop_db::readiness_check(pool.clone()))
-        .with_check("broker", shop_events::broker_check(&config.kafka)?);
+    let faults = Faults::new(config.faults);
+    let readiness = faults.readiness(
+        Readiness::default()
+            .with_check("database", shop_db::readiness_check(pool.clone()))
+            .with_check("broker", shop_events::broker_check(&config.kafka)?),
+    );
     let signals = Signals {
         popularity_half_life: config.tiers.popularity_half_life,
     };
@@ -48,9 +53,15 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         recommender: Recommender::new(pool.clone(), config.tiers),
         verifier: config.auth.verifier(),
     };
+    let ops = faults.router(state.verifier.clone());
     let app = ServiceBuilder::new(SERVICE)
         .settings(config.server.http)
-        .api(api().with_state(state))
+        .api(
+            api()
+                .with_state(state)
+                .layer(from_fn_with_state(faults, shop_faults::inject)),
+        )
+        .pages(ops)
         .readiness(readiness)
         .bind(config.server.listen_addr)
         .await?;

@@ -4,6 +4,7 @@ use crate::domain::HalfLife;
 use shop_auth::AuthConfig;
 use shop_db::DbConfig;
 use shop_events::KafkaConfig;
+use shop_faults::FaultsConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
 use uuid::Uuid;
 
@@ -16,6 +17,8 @@ pub struct Config {
     pub database: DbConfig,
     /// Where the order and catalog events are read from.
     pub kafka: KafkaConfig,
+    /// `FAULTS_ENABLED` (default `false`): admins may inject faults at `/ops/faults`.
+    pub faults: FaultsConfig,
     pub tiers: TierSettings,
     pub auth: AuthConfig,
 }
@@ -34,6 +37,7 @@ impl Config {
             server: ServerConfig::from_env(env, 8084)?,
             database: DbConfig::from_env(env, SCHEMA)?,
             kafka: KafkaConfig::from_env(env)?,
+            faults: FaultsConfig::from_env(env)?,
             tiers: TierSettings::from_env(env)?,
             auth: AuthConfig::from_env(env)?,
         })

@@ -4,7 +4,9 @@ use crate::config::Config;
 use crate::tokens::TokenIssuer;
 use crate::{bootstrap, db, events, routes};
 use axum::extract::FromRef;
+use axum::middleware::from_fn_with_state;
 use shop_auth::Verifier;
+use shop_faults::Faults;
 use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -44,17 +46,26 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     shop_events::topics::ensure_or_warn(&config.kafka).await;
     let tokens = TokenIssuer::load(&config.tokens, &pool).await?;
     bootstrap::ensure_admin(&pool, &config.admin).await?;
-    let readiness = Readiness::default()
-        .with_check("database", shop_db::readiness_check(pool.clone()))
-        .with_check("broker", shop_events::broker_check(&config.kafka)?);
+    let faults = Faults::new(config.faults);
+    let readiness = faults.readiness(
+        Readiness::default()
+            .with_check("database", shop_db::readiness_check(pool.clone()))
+            .with_check("broker", shop_events::broker_check(&config.kafka)?),
+    );
     let state = AppState {
         db: pool.clone(),
         verifier: tokens.verifier(),
         tokens: Arc::new(tokens),
     };
+    let ops = faults.router(state.verifier.clone());
     let app = ServiceBuilder::new(SERVICE)
         .settings(config.server.http)
-        .api(api().with_state(state))
+        .api(
+            api()
+                .with_state(state)
+                .layer(from_fn_with_state(faults, shop_faults::inject)),
+        )
+        .pages(ops)
         .readiness(readiness)
         .bind(config.server.listen_addr)
         .await?;

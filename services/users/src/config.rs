@@ -2,6 +2,7 @@
 
 use shop_db::DbConfig;
 use shop_events::KafkaConfig;
+use shop_faults::FaultsConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
 use std::num::NonZeroU64;
 use std::time::Duration;
@@ -19,6 +20,8 @@ pub struct Config {
     pub database: DbConfig,
     /// Where `UserRegistered` events are published.
     pub kafka: KafkaConfig,
+    /// `FAULTS_ENABLED` (default `false`): admins may inject faults at `/ops/faults`.
+    pub faults: FaultsConfig,
     pub tokens: TokenConfig,
     pub admin: AdminConfig,
 }
@@ -47,6 +50,7 @@ impl Config {
             server: ServerConfig::from_env(env, 8081)?,
             database: DbConfig::from_env(env, SCHEMA)?,
             kafka: KafkaConfig::from_env(env)?,
+            faults: FaultsConfig::from_env(env)?,
             tokens: TokenConfig {
                 private_key_pem: env.get("JWT_PRIVATE_KEY_PEM").map(Secret),
                 ttl: Duration::from_secs(env.parse("JWT_TTL_SECONDS", DEFAULT_TTL_SECONDS)?.get()),
