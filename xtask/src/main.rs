@@ -7,6 +7,7 @@
 //! cargo xtask test      provision, then every test suite of the workspace, then a load test
 //! cargo xtask ci        cargo fmt --check, clippy -D warnings, then `test`
 //! cargo xtask chaos <stop|start|restart> <service|broker>   break and heal what `up` runs
+//! cargo xtask events tail <topic>   print a topic's events as they arrive
 //! cargo xtask openapi   rewrite each service's committed openapi.json from the code
 //! cargo xtask sqlx-prepare [PACKAGE…]   refresh the compile-time query data in .sqlx/
 //! ```
@@ -16,6 +17,7 @@
 
 mod broker;
 mod chaos;
+mod events;
 mod postgres;
 mod progress;
 mod services;
@@ -25,8 +27,7 @@ mod workspace;
 use anyhow::{Context, bail};
 use std::process::Command;
 
-const USAGE: &str =
-    "usage: cargo xtask <up|infra|down|test|ci|chaos|openapi|sqlx-prepare [PACKAGE…]>";
+const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|chaos|events tail TOPIC|openapi|sqlx-prepare [PACKAGE…]>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -63,6 +64,7 @@ fn main() -> anyhow::Result<()> {
             workspace::run(command)
         }
         Some("sqlx-prepare") => runtime.block_on(sqlx_prepare::run(&args[1..])),
+        Some("events") => runtime.block_on(events::run(&args[1..])),
         Some("chaos") => runtime.block_on(chaos::run(&args[1..])),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
