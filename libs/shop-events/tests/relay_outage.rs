@@ -5,8 +5,8 @@
 //!
 //! Kafka clients connect to the address a broker *advertises*, so a proxy in front of the
 //! shared broker would only carry the first connection. This test therefore runs a private
-//! tansu that advertises the proxy's address: every connection goes through the proxy, and
-//! disabling it cuts the relay off from the broker while the broker keeps its topics.
+//! tansu that advertises a proxy's address (`shop_testing::PrivateBroker`): cutting the
+//! proxy cuts the relay off from the broker while the broker keeps its topics.
 
 #[allow(dead_code)]
 #[path = "backbone/helpers.rs"]
@@ -15,74 +15,11 @@ mod helpers;
 use helpers::{TestContext, eventually, eventually_within, header, metric};
 use shop_events::event::{Item, OrderConfirmed};
 use shop_events::{Envelope, OutboxRelay, RelaySettings, outbox, topics};
-use shop_testing::TcpProxy;
+use shop_testing::PrivateBroker;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-
-/// A tansu broker of this test's own, reachable only through `proxy`.
-struct PrivateBroker {
-    proxy: TcpProxy,
-    _tansu: tokio::process::Child,
-}
-
-impl PrivateBroker {
-    async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
-        let listener = format!("127.0.0.1:{port}");
-        let proxy = TcpProxy::start(listener.clone()).await.expect("proxy");
-        let log_path = std::env::temp_dir().join(format!("shop-events-tansu-{port}.log"));
-        let log = std::fs::File::create(&log_path).expect("tansu log file");
-        let tansu = tokio::process::Command::new(tansu_binary())
-            .args(["broker", "--listener-url", &format!("tcp://{listener}")])
-            .args([
-                "--advertised-listener-url",
-                &format!("tcp://{}", proxy.addr()),
-            ])
-            .args(["--storage-engine", "memory://tansu/"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("tansu starts");
-        eventually(
-            &format!("tansu listens at {listener} (log: {})", log_path.display()),
-            || async { tokio::net::TcpStream::connect(&listener).await.is_ok() },
-        )
-        .await;
-        Self {
-            proxy,
-            _tansu: tansu,
-        }
-    }
-}
-
-/// tansu from PATH, or where `cargo install` puts it (as `cargo xtask` does).
-fn tansu_binary() -> PathBuf {
-    let on_path = std::env::var_os("PATH")
-        .map(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("tansu"))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
-        .map(|home| home.join("bin").join("tansu"));
-    on_path
-        .into_iter()
-        .chain(cargo_home)
-        .find(|candidate| candidate.is_file())
-        .expect("this test runs a broker of its own and needs tansu: `cargo xtask test` installs it, or `cargo install tansu --locked --features dynostore`")
-}
 
 async fn enqueue(ctx: &TestContext, count: usize) -> Vec<Uuid> {
     let mut ids = Vec::new();
@@ -113,8 +50,8 @@ async fn pending(ctx: &TestContext) -> i64 {
 
 #[tokio::test]
 async fn events_wait_out_a_broker_outage_and_none_is_lost() {
-    let broker = PrivateBroker::start().await;
-    let ctx = TestContext::with_brokers(&broker.proxy.addr().to_string()).await;
+    let broker = PrivateBroker::start().await.expect("a broker of our own");
+    let ctx = TestContext::with_brokers(&broker.brokers()).await;
     let shutdown = CancellationToken::new();
     let settings = RelaySettings {
         poll_interval: Duration::from_millis(50),
@@ -132,7 +69,7 @@ async fn events_wait_out_a_broker_outage_and_none_is_lost() {
     })
     .await;
 
-    broker.proxy.disable();
+    broker.disconnect();
     ids.extend(enqueue(&ctx, 10).await);
     eventually_within(
         Duration::from_secs(60),
@@ -155,7 +92,7 @@ async fn events_wait_out_a_broker_outage_and_none_is_lost() {
     .unwrap();
     assert!(tried > 0, "the relay kept trying");
 
-    broker.proxy.enable();
+    broker.reconnect();
     eventually_within(
         Duration::from_secs(60),
         "the backlog is delivered",
