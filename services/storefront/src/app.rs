@@ -3,6 +3,8 @@
 use crate::config::Config;
 use crate::domain::home::PopularCache;
 use crate::routes;
+use crate::web;
+use crate::web::session::CookieJar;
 use shop_http::ServiceClient;
 use shop_server::{Application, ServiceBuilder, ServiceInfo};
 use std::time::Duration;
@@ -26,6 +28,8 @@ pub struct AppState {
     pub recommendations: ServiceClient,
     /// The last good popular list, for when recommendations cannot answer.
     pub popular: PopularCache,
+    /// Signs the web pages' session and cart cookies.
+    pub cookies: CookieJar,
 }
 
 impl AppState {
@@ -38,6 +42,7 @@ impl AppState {
             orders: client("orders", &upstreams.orders_url),
             recommendations: client("recommendations", &upstreams.recommendations_url),
             popular: PopularCache::default(),
+            cookies: CookieJar::new(&config.web.session_secret, config.web.cookie_secure),
         }
     }
 }
@@ -57,7 +62,8 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let state = AppState::new(&config);
     let app = ServiceBuilder::new(SERVICE)
         .settings(config.server.http)
-        .api(api().with_state(state))
+        .api(api().with_state(state.clone()))
+        .pages(web::router(state))
         .bind(config.server.listen_addr)
         .await?;
     Ok(app)

@@ -14,10 +14,30 @@ pub struct Upstreams {
     pub timeout: Duration,
 }
 
+/// How the web pages keep a visitor's session and cart.
+#[derive(Clone)]
+pub struct WebConfig {
+    /// The key that signs the session and cart cookies (`SESSION_SECRET`, at least 32
+    /// bytes). Empty: a random key per process, so sessions end when it restarts.
+    pub session_secret: String,
+    /// Marks the cookies `Secure` (`COOKIE_SECURE`): only plain-HTTP development turns it off.
+    pub cookie_secure: bool,
+}
+
+impl std::fmt::Debug for WebConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebConfig")
+            .field("session_secret", &"<redacted>")
+            .field("cookie_secure", &self.cookie_secure)
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub server: ServerConfig,
     pub upstreams: Upstreams,
+    pub web: WebConfig,
 }
 
 impl Config {
@@ -30,6 +50,10 @@ impl Config {
                 orders_url: env.string("ORDERS_URL", "http://127.0.0.1:8083"),
                 recommendations_url: env.string("RECOMMENDATIONS_URL", "http://127.0.0.1:8084"),
                 timeout: env.millis("UPSTREAM_TIMEOUT_MS", Duration::from_secs(2))?,
+            },
+            web: WebConfig {
+                session_secret: env.string("SESSION_SECRET", ""),
+                cookie_secure: env.parse("COOKIE_SECURE", true)?,
             },
         })
     }
