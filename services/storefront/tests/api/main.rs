@@ -2,6 +2,7 @@
 
 mod helpers;
 mod home;
+mod pages;
 mod passthrough;
 mod routing;
 mod standard;
