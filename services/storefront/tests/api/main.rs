@@ -1,5 +1,6 @@
 //! Integration tests: the storefront on a random port, in front of real services.
 
+mod browser;
 mod helpers;
 mod home;
 mod pages;

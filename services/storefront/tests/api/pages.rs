@@ -1,13 +1,10 @@
 //! The web shop's pages, driven as a browser without JavaScript would: follow links, post
 //! forms with their hidden CSRF token, keep cookies.
 
-use crate::helpers::{closed_url, serve, spawn_storefront};
+use crate::helpers::{closed_url, serve, spawn_full_shop, spawn_storefront};
 use axum::Router;
 use axum::routing::get;
 use serde_json::{Value, json};
-use shop_auth::testing::TestIssuer;
-use shop_server::{Env, ServerConfig};
-use shop_testing::{RunningService, TestDatabase, kafka_brokers, unique_topic_prefix};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -127,74 +124,6 @@ fn product_links(html: &str) -> Vec<Uuid> {
         }
     }
     ids
-}
-
-/// users, catalog (with its demo products), orders and recommendations, on one fresh
-/// database, this test's own topics, and one signing key; the storefront in front.
-struct FullShop {
-    storefront: RunningService,
-    _services: Vec<RunningService>,
-    _issuer: TestIssuer,
-    _db: TestDatabase,
-}
-
-async fn spawn_full_shop() -> FullShop {
-    let db = TestDatabase::create().await.expect("test database");
-    let issuer = TestIssuer::start().await;
-    let prefix = unique_topic_prefix();
-    let common = |schema: &str| {
-        vec![
-            ("DATABASE_URL", db.url_for(schema)),
-            ("JWKS_URL", issuer.jwks_url()),
-            ("KAFKA_BROKERS", kafka_brokers()),
-            ("KAFKA_TOPIC_PARTITIONS", "2".to_owned()),
-        ]
-    };
-
-    let mut env = common(users::config::SCHEMA);
-    env.push(("JWT_PRIVATE_KEY_PEM", issuer.private_key_pem()));
-    let mut config = users::config::Config::from_env(&Env::from_pairs(env)).expect("config");
-    config.server = ServerConfig::ephemeral();
-    config.kafka.topic_prefix = prefix.clone();
-    let users = RunningService::spawn(users::app::build(config).await.expect("users starts"));
-
-    let env = Env::from_pairs(common("catalog"));
-    let mut config = catalog::config::Config::from_env(&env).expect("config");
-    config.server = ServerConfig::ephemeral();
-    config.kafka.topic_prefix = prefix.clone();
-    let catalog = RunningService::spawn(catalog::app::build(config).await.expect("catalog starts"));
-
-    let mut env = common(orders::config::SCHEMA);
-    env.push(("CATALOG_URL", catalog.base_url()));
-    let mut config = orders::config::Config::from_env(&Env::from_pairs(env)).expect("config");
-    config.server = ServerConfig::ephemeral();
-    config.kafka.topic_prefix = prefix.clone();
-    let orders = RunningService::spawn(orders::app::build(config).await.expect("orders starts"));
-
-    let env = Env::from_pairs(common(recommendations::config::SCHEMA));
-    let mut config = recommendations::config::Config::from_env(&env).expect("config");
-    config.server = ServerConfig::ephemeral();
-    config.kafka.topic_prefix = prefix;
-    let recommendations = RunningService::spawn(
-        recommendations::app::build(config)
-            .await
-            .expect("recommendations starts"),
-    );
-
-    let storefront = spawn_storefront(vec![
-        ("USERS_URL", users.base_url()),
-        ("CATALOG_URL", catalog.base_url()),
-        ("ORDERS_URL", orders.base_url()),
-        ("RECOMMENDATIONS_URL", recommendations.base_url()),
-        ("COOKIE_SECURE", "false".to_owned()),
-    ])
-    .await;
-    FullShop {
-        storefront,
-        _services: vec![users, catalog, orders, recommendations],
-        _issuer: issuer,
-        _db: db,
-    }
 }
 
 async fn register(browser: &mut Browser, name: &str) -> Answer {
