@@ -22,6 +22,8 @@ pub struct WebConfig {
     pub session_secret: String,
     /// Marks the cookies `Secure` (`COOKIE_SECURE`): only plain-HTTP development turns it off.
     pub cookie_secure: bool,
+    /// The Jaeger UI, for the ops panel's links to traces (`JAEGER_UI_URL`).
+    pub jaeger_ui_url: String,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -29,6 +31,7 @@ impl std::fmt::Debug for WebConfig {
         f.debug_struct("WebConfig")
             .field("session_secret", &"<redacted>")
             .field("cookie_secure", &self.cookie_secure)
+            .field("jaeger_ui_url", &self.jaeger_ui_url)
             .finish()
     }
 }
@@ -54,6 +57,7 @@ impl Config {
             web: WebConfig {
                 session_secret: env.string("SESSION_SECRET", ""),
                 cookie_secure: env.parse("COOKIE_SECURE", true)?,
+                jaeger_ui_url: env.string("JAEGER_UI_URL", "http://localhost:16686"),
             },
         })
     }

@@ -56,6 +56,7 @@ pub async fn load(state: &AppState) -> Result<Home, Error> {
             state.popular.fallback(&products, RECOMMENDED)
         }
     };
+    state.recent_sources.record(recommendations.source);
     metrics::counter!(
         "storefront_recommendations_served_total",
         "source" => recommendations.source.as_str()

@@ -45,6 +45,7 @@ pub fn page_with_head(title: &str, chrome: Chrome<'_>, head: Markup, content: Ma
                         @if let Some(account) = &chrome.session.account {
                             span.who { "Hello, " (account.name) }
                             a href="/orders" { "Orders" }
+                            @if account.is_admin() { a href="/ops" { "Ops" } }
                             form.inline method="post" action="/logout" {
                                 (csrf_field(chrome.session))
                                 button.link type="submit" { "Log out" }

@@ -11,6 +11,7 @@ pub mod catalog;
 mod error;
 mod form;
 mod layout;
+mod ops;
 mod orders;
 pub mod session;
 mod shop;
@@ -74,6 +75,8 @@ pub fn router(state: AppState) -> Router {
         .route("/checkout", post(orders::checkout))
         .route("/orders", get(orders::history))
         .route("/orders/{id}", get(orders::order))
+        .route("/ops", get(ops::panel))
+        .route("/ops/trace", get(ops::trace))
         .layer(axum::middleware::from_fn_with_state(state.clone(), visit))
         .with_state(state)
 }

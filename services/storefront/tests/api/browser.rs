@@ -2,7 +2,7 @@
 //! fantoccini. Screenshots of the pages land in `target/screenshots/` (the README shows
 //! them).
 
-use crate::helpers::spawn_full_shop;
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, spawn_full_shop};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use std::path::PathBuf;
@@ -206,5 +206,17 @@ async fn a_customer_shops_in_a_real_browser() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     screenshot(&browser, "order").await;
+
+    // The ops panel, as the admin.
+    press(&browser, "form[action='/logout'] button").await;
+    wait_for(&browser, "Register").await;
+    browser.goto(&format!("{base}/login")).await.expect("goto");
+    fill(&browser, "email", ADMIN_EMAIL).await;
+    fill(&browser, "password", ADMIN_PASSWORD).await;
+    press(&browser, "main form button[type=submit]").await;
+    wait_for(&browser, "Ops").await;
+    browser.goto(&format!("{base}/ops")).await.expect("goto");
+    wait_for(&browser, "Circuit breaker").await;
+    screenshot(&browser, "ops").await;
     browser.close().await.expect("closed");
 }

@@ -101,6 +101,10 @@ pub async fn spawn_shop_with_catalog(catalog_url: String) -> TestShop {
 
 /// users, catalog (with its demo products), orders and recommendations, on one fresh
 /// database, this test's own topics, and one signing key; the storefront in front.
+/// The admin account the users service of a [`FullShop`] creates at start-up.
+pub const ADMIN_EMAIL: &str = "admin@harbor.test";
+pub const ADMIN_PASSWORD: &str = "admin test password";
+
 pub struct FullShop {
     pub storefront: RunningService,
     _services: Vec<RunningService>,
@@ -123,6 +127,8 @@ pub async fn spawn_full_shop() -> FullShop {
 
     let mut env = common(users::config::SCHEMA);
     env.push(("JWT_PRIVATE_KEY_PEM", issuer.private_key_pem()));
+    env.push(("ADMIN_EMAIL", ADMIN_EMAIL.to_owned()));
+    env.push(("ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()));
     let mut config = users::config::Config::from_env(&Env::from_pairs(env)).expect("config");
     config.server = ServerConfig::ephemeral();
     config.kafka.topic_prefix = prefix.clone();

@@ -1,7 +1,9 @@
 //! The web shop's pages, driven as a browser without JavaScript would: follow links, post
 //! forms with their hidden CSRF token, keep cookies.
 
-use crate::helpers::{closed_url, serve, spawn_full_shop, spawn_storefront};
+use crate::helpers::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, closed_url, serve, spawn_full_shop, spawn_storefront,
+};
 use axum::Router;
 use axum::routing::get;
 use serde_json::{Value, json};
@@ -341,4 +343,57 @@ async fn the_home_page_renders_with_a_fallback_when_recommendations_is_down() {
     );
     assert!(home.body.contains("fallback: newest products"));
     assert!(home.body.contains("Harbour Mug"));
+}
+
+#[tokio::test]
+async fn the_ops_panel_is_for_admins_only_and_shows_every_service() {
+    let shop = spawn_full_shop().await;
+    let mut stranger = Browser::new(shop.storefront.base_url());
+    let answer = stranger.get("/ops").await;
+    assert_eq!(
+        (answer.status, answer.location.as_deref()),
+        (303, Some("/login"))
+    );
+    let mut customer = Browser::new(shop.storefront.base_url());
+    register(&mut customer, "Carol").await;
+    assert_eq!(customer.get("/ops").await.status, 404);
+
+    let mut admin = Browser::new(shop.storefront.base_url());
+    let home = admin
+        .submit(
+            "/login",
+            "/login",
+            &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)],
+        )
+        .await;
+    assert!(
+        home.body.contains(r#"href="/ops""#),
+        "an admin sees the way in"
+    );
+    let panel = admin.get("/ops").await;
+    assert_eq!(panel.status, 200, "{}", panel.body);
+    for service in ["users", "catalog", "orders", "recommendations"] {
+        assert!(
+            panel
+                .body
+                .contains(&format!("<th scope=\"row\">{service}</th>")),
+            "{service}"
+        );
+    }
+    assert!(!panel.body.contains("unreachable"), "every service answers");
+    // The home page just served shows up among the sources.
+    assert!(
+        panel
+            .body
+            .contains("Recommendations served in the last minute")
+    );
+    assert!(!panel.body.contains("None in the last"), "{}", panel.body);
+    let trace = admin.get("/ops/trace?request_id=abc").await;
+    assert_eq!(trace.status, 303);
+    assert!(
+        trace
+            .location
+            .expect("to Jaeger")
+            .contains("/search?service=storefront&tags=")
+    );
 }
