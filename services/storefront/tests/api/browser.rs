@@ -147,7 +147,6 @@ async fn a_customer_shops_in_a_real_browser() {
     fill(&browser, "password", "correct horse battery").await;
     press(&browser, "main form button[type=submit]").await;
     wait_for(&browser, "Hello, Grace").await;
-    screenshot(&browser, "home").await;
 
     // Search, and put two products in the cart.
     fill(&browser, "q", "tea").await;
@@ -206,6 +205,21 @@ async fn a_customer_shops_in_a_real_browser() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     screenshot(&browser, "order").await;
+
+    // The home page, with recommendations and where they come from.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        browser.goto(&base).await.expect("goto");
+        if text(&browser).await.contains("Recommended for you") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no recommendations on the home page"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    screenshot(&browser, "home").await;
 
     // The ops panel, as the admin.
     press(&browser, "form[action='/logout'] button").await;

@@ -147,7 +147,14 @@ pub async fn spawn_full_shop() -> FullShop {
     config.kafka.topic_prefix = prefix.clone();
     let orders = RunningService::spawn(orders::app::build(config).await.expect("orders starts"));
 
-    let env = Env::from_pairs(common(recommendations::config::SCHEMA));
+    // Until there are orders to learn from, the home page recommends a few demo products.
+    let picks: Vec<String> = ["KI-GRN-001", "CT-MAT-008", "KI-KET-003", "KI-PRS-002"]
+        .iter()
+        .map(|sku| catalog::db::seed::product_id(sku).to_string())
+        .collect();
+    let mut env = common(recommendations::config::SCHEMA);
+    env.push(("STATIC_RECOMMENDATIONS", picks.join(",")));
+    let env = Env::from_pairs(env);
     let mut config = recommendations::config::Config::from_env(&env).expect("config");
     config.server = ServerConfig::ephemeral();
     config.kafka.topic_prefix = prefix;
