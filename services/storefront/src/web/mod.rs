@@ -77,6 +77,8 @@ pub fn router(state: AppState) -> Router {
         .route("/orders/{id}", get(orders::order))
         .route("/ops", get(ops::panel))
         .route("/ops/trace", get(ops::trace))
+        .route("/ops/faults/{service}", post(ops::inject))
+        .route("/ops/faults/{service}/clear", post(ops::clear))
         .layer(axum::middleware::from_fn_with_state(state.clone(), visit))
         .with_state(state)
 }

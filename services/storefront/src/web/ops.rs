@@ -1,16 +1,20 @@
 //! `/ops`: the shop's state at a glance, for admins only: each service's health and
 //! readiness, each circuit breaker, where the recommendations of the last minute came
-//! from, and links to traces in Jaeger.
+//! from, the fault injection of each service (where `FAULTS_ENABLED=true`), and links to
+//! traces in Jaeger.
 
 use crate::app::AppState;
 use crate::domain::home::RecentSources;
-use crate::web::layout::{page, urlencode};
+use crate::web::form::Form;
+use crate::web::layout::{csrf_field, page, urlencode};
+use crate::web::session::Account;
 use crate::web::{PageError, Visitor};
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Redirect;
 use maud::{Markup, html};
 use serde::Deserialize;
+use serde_json::{Value, json};
 use shop_http::{DependencyReport, ServiceClient};
 
 /// One service's health endpoints, as probed just now.
@@ -18,6 +22,8 @@ struct Health {
     report: DependencyReport,
     live: Probe,
     ready: Probe,
+    /// The faults injected now; `None` where fault injection is off (or unreachable).
+    faults: Option<Vec<Value>>,
 }
 
 /// An endpoint's answer: its status, and the body a failing readiness check explains
@@ -55,24 +61,40 @@ async fn probe(state: &AppState, client: &ServiceClient, path: &str) -> Probe {
     }
 }
 
-async fn health(state: &AppState, client: &ServiceClient) -> Health {
-    let (live, ready) = tokio::join!(
+async fn health(state: &AppState, client: &ServiceClient, token: &str) -> Health {
+    let faults_url = format!("{}/ops/faults", client.base_url());
+    let faults = async {
+        let response = state
+            .probe
+            .get(faults_url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        response.json::<Vec<Value>>().await.ok()
+    };
+    let (live, ready, faults) = tokio::join!(
         probe(state, client, "/health/live"),
         probe(state, client, "/health/ready"),
+        faults,
     );
     Health {
         report: client.report(),
         live,
         ready,
+        faults,
     }
 }
 
-fn admin(visitor: &Visitor) -> Result<(), PageError> {
+/// The signed-in admin's account; anyone else learns nothing of this page.
+fn admin(visitor: &Visitor) -> Result<&Account, PageError> {
     match &visitor.session.account {
         None => Err(PageError::SignIn),
-        // Not even that there is a page here.
         Some(account) if !account.is_admin() => Err(PageError::NotFound),
-        Some(_) => Ok(()),
+        Some(account) => Ok(account),
     }
 }
 
@@ -81,12 +103,12 @@ pub async fn panel(
     State(state): State<AppState>,
     Extension(visitor): Extension<Visitor>,
 ) -> Result<Markup, PageError> {
-    admin(&visitor)?;
+    let token = &admin(&visitor)?.access_token;
     let (users, catalog, orders, recommendations) = tokio::join!(
-        health(&state, &state.users),
-        health(&state, &state.catalog),
-        health(&state, &state.orders),
-        health(&state, &state.recommendations),
+        health(&state, &state.users, token),
+        health(&state, &state.catalog, token),
+        health(&state, &state.orders, token),
+        health(&state, &state.recommendations, token),
     );
     let services = [users, catalog, orders, recommendations];
     let sources = state.recent_sources.last_window();
@@ -123,6 +145,12 @@ pub async fn panel(
                     }
                 }
             }
+            section aria-labelledby="faults" {
+                h2 #faults { "Fault injection" }
+                @for service in &services {
+                    (faults_view(service, &visitor))
+                }
+            }
             section aria-labelledby="sources" {
                 h2 #sources { "Recommendations served in the last minute" }
                 @if sources.is_empty() {
@@ -153,6 +181,134 @@ pub async fn panel(
             }
         },
     ))
+}
+
+/// A service's injected faults, and the forms that add one or clear them.
+fn faults_view(service: &Health, visitor: &Visitor) -> Markup {
+    let name = service.report.dependency;
+    html! {
+        h3 { (name) }
+        @match &service.faults {
+            None => p { "Fault injection is off (FAULTS_ENABLED) or the service is unreachable." },
+            Some(faults) => {
+                @if faults.is_empty() {
+                    p { "No fault injected." }
+                } @else {
+                    ul { @for fault in faults { li { code { (fault) } } } }
+                    form method="post" action={ "/ops/faults/" (name) "/clear" } {
+                        (csrf_field(&visitor.session))
+                        button.secondary type="submit" { "Clear " (name) "'s faults" }
+                    }
+                }
+                form.fault method="post" action={ "/ops/faults/" (name) } {
+                    (csrf_field(&visitor.session))
+                    label for={ "pattern-" (name) } { "Route" }
+                    input id={ "pattern-" (name) } name="route_pattern" value="/v1/*" required;
+                    label for={ "latency-" (name) } { "Latency (ms)" }
+                    input id={ "latency-" (name) } name="latency_ms" type="number" min="0";
+                    label for={ "errors-" (name) } { "Error rate (0–1)" }
+                    input id={ "errors-" (name) } name="error_rate" type="number" min="0" max="1" step="0.05";
+                    label for={ "ready-" (name) } { "Fail readiness" }
+                    input id={ "ready-" (name) } name="fail_readiness" type="checkbox" value="true";
+                    button type="submit" { "Inject" }
+                }
+            }
+        }
+    }
+}
+
+fn client<'a>(state: &'a AppState, service: &str) -> Result<&'a ServiceClient, PageError> {
+    [
+        &state.users,
+        &state.catalog,
+        &state.orders,
+        &state.recommendations,
+    ]
+    .into_iter()
+    .find(|client| client.service() == service)
+    .ok_or(PageError::NotFound)
+}
+
+/// The fault form: empty fields are faults not asked for.
+#[derive(Debug, Deserialize)]
+pub struct FaultForm {
+    route_pattern: String,
+    #[serde(default)]
+    latency_ms: String,
+    #[serde(default)]
+    error_rate: String,
+    #[serde(default)]
+    fail_readiness: Option<String>,
+}
+
+impl FaultForm {
+    fn into_fault(self) -> Result<Value, PageError> {
+        let number = |field: &str, text: &str| -> Result<Option<f64>, PageError> {
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            text.parse()
+                .map(Some)
+                .map_err(|_| PageError::BadForm(format!("{field} is not a number")))
+        };
+        let mut fault = json!({ "route_pattern": self.route_pattern.trim() });
+        if let Some(latency) = number("latency_ms", &self.latency_ms)? {
+            fault["latency_ms"] = json!(latency.max(0.0).round() as u64);
+        }
+        if let Some(rate) = number("error_rate", &self.error_rate)? {
+            fault["error_rate"] = json!(rate);
+        }
+        if self.fail_readiness.is_some() {
+            fault["fail_readiness"] = json!(true);
+        }
+        Ok(fault)
+    }
+}
+
+/// `POST /ops/faults/{service}`: injects a fault there (`PUT /ops/faults`).
+pub async fn inject(
+    State(state): State<AppState>,
+    Extension(visitor): Extension<Visitor>,
+    Path(service): Path<String>,
+    Form(form): Form<FaultForm>,
+) -> Result<Redirect, PageError> {
+    let token = &admin(&visitor)?.access_token;
+    let client = client(&state, &service)?;
+    let response = state
+        .probe
+        .put(format!("{}/ops/faults", client.base_url()))
+        .bearer_auth(token)
+        .json(&form.into_fault()?)
+        .send()
+        .await
+        .map_err(|error| PageError::BadForm(error.to_string()))?;
+    if !response.status().is_success() {
+        let refusal = response.text().await.unwrap_or_default();
+        return Err(PageError::BadForm(format!(
+            "{service} refused the fault: {refusal}"
+        )));
+    }
+    Ok(Redirect::to("/ops#faults"))
+}
+
+/// `POST /ops/faults/{service}/clear`: removes that service's faults.
+pub async fn clear(
+    State(state): State<AppState>,
+    Extension(visitor): Extension<Visitor>,
+    Path(service): Path<String>,
+    Form(_): Form<serde::de::IgnoredAny>,
+) -> Result<Redirect, PageError> {
+    let token = &admin(&visitor)?.access_token;
+    let client = client(&state, &service)?;
+    state
+        .probe
+        .delete(format!("{}/ops/faults", client.base_url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|error| PageError::BadForm(error.to_string()))?;
+    Ok(Redirect::to("/ops#faults"))
 }
 
 fn breaker(report: &DependencyReport) -> Markup {

@@ -122,6 +122,7 @@ pub async fn spawn_full_shop() -> FullShop {
             ("JWKS_URL", issuer.jwks_url()),
             ("KAFKA_BROKERS", kafka_brokers()),
             ("KAFKA_TOPIC_PARTITIONS", "2".to_owned()),
+            ("FAULTS_ENABLED", "true".to_owned()),
         ]
     };
 

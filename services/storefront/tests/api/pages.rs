@@ -388,6 +388,34 @@ async fn the_ops_panel_is_for_admins_only_and_shows_every_service() {
             .contains("Recommendations served in the last minute")
     );
     assert!(!panel.body.contains("None in the last"), "{}", panel.body);
+
+    // Fault injection, on and off again.
+    let panel = admin
+        .submit(
+            "/ops",
+            "/ops/faults/catalog",
+            &[
+                ("route_pattern", "/v1/categories"),
+                ("latency_ms", ""),
+                ("error_rate", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(panel.status, 200, "{}", panel.body);
+    assert!(
+        panel
+            .body
+            .contains("&quot;route_pattern&quot;:&quot;/v1/categories&quot;"),
+        "{}",
+        panel.body
+    );
+    let panel = admin.submit("/ops", "/ops/faults/catalog/clear", &[]).await;
+    assert!(
+        !panel.body.contains("&quot;route_pattern&quot;"),
+        "{}",
+        panel.body
+    );
+
     let trace = admin.get("/ops/trace?request_id=abc").await;
     assert_eq!(trace.status, 303);
     assert!(
