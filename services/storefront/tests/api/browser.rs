@@ -124,7 +124,7 @@ async fn wait_for(browser: &Client, needle: &str) {
 
 #[tokio::test]
 async fn a_customer_shops_in_a_real_browser() {
-    let shop = spawn_full_shop().await;
+    let mut shop = spawn_full_shop().await;
     let base = shop.storefront.base_url();
     let driver = start_driver().await;
     let browser = open_browser(&driver).await;
@@ -189,6 +189,7 @@ async fn a_customer_shops_in_a_real_browser() {
     // Check out: the order page reloads itself until the order is confirmed.
     press(&browser, "form[action='/checkout'] button").await;
     wait_for(&browser, "Status:").await;
+    let order_url = browser.current_url().await.expect("the order's page");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let status = browser
@@ -232,5 +233,32 @@ async fn a_customer_shops_in_a_real_browser() {
     browser.goto(&format!("{base}/ops")).await.expect("goto");
     wait_for(&browser, "Circuit breaker").await;
     screenshot(&browser, "ops").await;
+
+    // Another customer cannot open Grace's order.
+    press(&browser, "form[action='/logout'] button").await;
+    wait_for(&browser, "Register").await;
+    browser
+        .goto(&format!("{base}/register"))
+        .await
+        .expect("goto");
+    fill(&browser, "name", "Bob").await;
+    fill(
+        &browser,
+        "email",
+        &format!("{}@example.com", Uuid::new_v4().simple()),
+    )
+    .await;
+    fill(&browser, "password", "correct horse battery").await;
+    press(&browser, "main form button[type=submit]").await;
+    wait_for(&browser, "Hello, Bob").await;
+    browser.goto(order_url.as_str()).await.expect("goto");
+    wait_for(&browser, "Not found").await;
+
+    // With recommendations stopped, the home page still renders, with a fallback.
+    drop(shop.recommendations.take());
+    browser.goto(&base).await.expect("goto");
+    wait_for(&browser, "source: fallback").await;
+    assert!(text(&browser).await.contains("In the shop"));
+    screenshot(&browser, "home-fallback").await;
     browser.close().await.expect("closed");
 }

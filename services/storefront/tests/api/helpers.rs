@@ -107,6 +107,8 @@ pub const ADMIN_PASSWORD: &str = "admin test password";
 
 pub struct FullShop {
     pub storefront: RunningService,
+    /// `take()` it to stop the recommendations service.
+    pub recommendations: Option<RunningService>,
     _services: Vec<RunningService>,
     _issuer: TestIssuer,
     _db: TestDatabase,
@@ -175,7 +177,8 @@ pub async fn spawn_full_shop() -> FullShop {
     .await;
     FullShop {
         storefront,
-        _services: vec![users, catalog, orders, recommendations],
+        recommendations: Some(recommendations),
+        _services: vec![users, catalog, orders],
         _issuer: issuer,
         _db: db,
     }
