@@ -233,9 +233,10 @@ fn status_badge(status: &str) -> Markup {
 pub async fn order(
     State(state): State<AppState>,
     Extension(visitor): Extension<Visitor>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
 ) -> Result<Markup, PageError> {
     let account = signed_in(&visitor)?;
+    let id: Uuid = id.parse().map_err(|_| PageError::NotFound)?;
     let response = state
         .orders
         .send(

@@ -182,8 +182,9 @@ async fn listing_page(
 pub async fn product(
     State(state): State<AppState>,
     Extension(visitor): Extension<Visitor>,
-    Path(id): Path<Uuid>,
+    Path(id): Path<String>,
 ) -> Result<Markup, PageError> {
+    let id: Uuid = id.parse().map_err(|_| PageError::NotFound)?;
     let (product, together) = tokio::join!(
         catalog::product(&state.catalog, id),
         bought_together(&state, id),

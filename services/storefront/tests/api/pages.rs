@@ -305,6 +305,14 @@ async fn a_product_name_with_markup_is_shown_as_text_under_a_strict_policy() {
         assert!(policy.contains("default-src 'none'"), "{policy}");
         assert_eq!(page.headers["x-content-type-options"], "nosniff");
     }
+    let missing = browser.get("/products/not-an-id").await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.headers["content-type"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/html")
+    );
     let product_page = browser.get(&format!("/products/{id}")).await;
     assert!(product_page.body.contains("&lt;b&gt;bold&lt;/b&gt; claims"));
 
