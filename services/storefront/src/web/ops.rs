@@ -15,7 +15,7 @@ use axum::response::Redirect;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shop_http::{DependencyReport, ServiceClient};
+use shop_http::{CallError, DependencyReport, ServiceClient};
 
 /// One service's health endpoints, as probed just now.
 struct Health {
@@ -282,7 +282,7 @@ pub async fn inject(
         .json(&form.into_fault()?)
         .send()
         .await
-        .map_err(|error| PageError::BadForm(error.to_string()))?;
+        .map_err(|source| unreachable(client, source))?;
     if !response.status().is_success() {
         let refusal = response.text().await.unwrap_or_default();
         return Err(PageError::BadForm(format!(
@@ -307,8 +307,16 @@ pub async fn clear(
         .bearer_auth(token)
         .send()
         .await
-        .map_err(|error| PageError::BadForm(error.to_string()))?;
+        .map_err(|source| unreachable(client, source))?;
     Ok(Redirect::to("/ops#faults"))
+}
+
+/// A service that did not answer the panel's call.
+fn unreachable(client: &ServiceClient, source: reqwest::Error) -> PageError {
+    PageError::Upstream(CallError::Unreachable {
+        service: client.service(),
+        source,
+    })
 }
 
 fn breaker(report: &DependencyReport) -> Markup {
