@@ -1,8 +1,10 @@
 //! The storefront's router and shared state.
 
 use crate::config::Config;
-use crate::domain::home::PopularCache;
+use crate::domain::home::{PopularCache, RecentSources};
 use crate::routes;
+use crate::web;
+use crate::web::session::CookieJar;
 use shop_http::ServiceClient;
 use shop_server::{Application, ServiceBuilder, ServiceInfo};
 use std::time::Duration;
@@ -26,6 +28,15 @@ pub struct AppState {
     pub recommendations: ServiceClient,
     /// The last good popular list, for when recommendations cannot answer.
     pub popular: PopularCache,
+    /// Where the recommendations of the last minute came from (the ops panel shows it).
+    pub recent_sources: RecentSources,
+    /// Probes the services' health endpoints for the ops panel, outside their breakers
+    /// (a failing readiness probe must not open a breaker).
+    pub probe: reqwest::Client,
+    /// Where traces are looked at (`JAEGER_UI_URL`), for the ops panel's links.
+    pub jaeger_ui_url: String,
+    /// Signs the web pages' session and cart cookies.
+    pub cookies: CookieJar,
 }
 
 impl AppState {
@@ -38,6 +49,13 @@ impl AppState {
             orders: client("orders", &upstreams.orders_url),
             recommendations: client("recommendations", &upstreams.recommendations_url),
             popular: PopularCache::default(),
+            recent_sources: RecentSources::default(),
+            probe: reqwest::Client::builder()
+                .timeout(Duration::from_secs(1))
+                .build()
+                .unwrap_or_default(),
+            jaeger_ui_url: config.web.jaeger_ui_url.trim_end_matches('/').to_owned(),
+            cookies: CookieJar::new(&config.web.session_secret, config.web.cookie_secure),
         }
     }
 }
@@ -57,7 +75,8 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let state = AppState::new(&config);
     let app = ServiceBuilder::new(SERVICE)
         .settings(config.server.http)
-        .api(api().with_state(state))
+        .api(api().with_state(state.clone()))
+        .pages(web::router(state))
         .bind(config.server.listen_addr)
         .await?;
     Ok(app)

@@ -14,10 +14,33 @@ pub struct Upstreams {
     pub timeout: Duration,
 }
 
+/// How the web pages keep a visitor's session and cart.
+#[derive(Clone)]
+pub struct WebConfig {
+    /// The key that signs the session and cart cookies (`SESSION_SECRET`, at least 32
+    /// bytes). Empty: a random key per process, so sessions end when it restarts.
+    pub session_secret: String,
+    /// Marks the cookies `Secure` (`COOKIE_SECURE`): only plain-HTTP development turns it off.
+    pub cookie_secure: bool,
+    /// The Jaeger UI, for the ops panel's links to traces (`JAEGER_UI_URL`).
+    pub jaeger_ui_url: String,
+}
+
+impl std::fmt::Debug for WebConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebConfig")
+            .field("session_secret", &"<redacted>")
+            .field("cookie_secure", &self.cookie_secure)
+            .field("jaeger_ui_url", &self.jaeger_ui_url)
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub server: ServerConfig,
     pub upstreams: Upstreams,
+    pub web: WebConfig,
 }
 
 impl Config {
@@ -30,6 +53,11 @@ impl Config {
                 orders_url: env.string("ORDERS_URL", "http://127.0.0.1:8083"),
                 recommendations_url: env.string("RECOMMENDATIONS_URL", "http://127.0.0.1:8084"),
                 timeout: env.millis("UPSTREAM_TIMEOUT_MS", Duration::from_secs(2))?,
+            },
+            web: WebConfig {
+                session_secret: env.string("SESSION_SECRET", ""),
+                cookie_secure: env.parse("COOKIE_SECURE", true)?,
+                jaeger_ui_url: env.string("JAEGER_UI_URL", "http://localhost:16686"),
             },
         })
     }

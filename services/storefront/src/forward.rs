@@ -18,7 +18,7 @@ const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
 /// The chain of client addresses: the users service limits sign-in attempts per address,
 /// which would otherwise be the storefront's own for every customer.
-const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The request headers that mean something to the owning service. Anything else (cookies,
 /// hop-by-hop headers) stays here; trace context and request id are added by the client.
@@ -42,7 +42,7 @@ impl<S: Send + Sync> FromRequest<S> for Incoming {
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let query = request.uri().query().map(str::to_owned);
         let mut headers = only(request.headers(), &REQUEST_HEADERS);
-        if let Some(chain) = forwarded_for(&request) {
+        if let Some(chain) = forwarded_for(request.headers(), request.extensions()) {
             headers.insert(X_FORWARDED_FOR, chain);
         }
         let body = Bytes::from_request(request, state)
@@ -88,13 +88,11 @@ fn pass_back(answer: RawResponse) -> Response {
 }
 
 /// `X-Forwarded-For` with this connection's peer appended, as a proxy adds itself.
-fn forwarded_for(request: &Request) -> Option<HeaderValue> {
-    let earlier = request
-        .headers()
+pub fn forwarded_for(headers: &HeaderMap, extensions: &http::Extensions) -> Option<HeaderValue> {
+    let earlier = headers
         .get(&X_FORWARDED_FOR)
         .and_then(|value| value.to_str().ok());
-    let peer = request
-        .extensions()
+    let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip().to_string());
     let chain = match (earlier, peer) {

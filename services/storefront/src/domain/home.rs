@@ -1,7 +1,9 @@
 //! The home page's data: recommendations that never fail the page, and the first products.
 
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -113,6 +115,59 @@ impl PopularCache {
         self.last
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Where the recommendations served lately came from, for the ops panel.
+#[derive(Debug, Clone, Default)]
+pub struct RecentSources {
+    served: Arc<Mutex<VecDeque<(Instant, Source)>>>,
+}
+
+impl RecentSources {
+    /// How far back it remembers.
+    pub const WINDOW: Duration = Duration::from_secs(60);
+    /// The most it remembers, however busy the shop.
+    const CAPACITY: usize = 10_000;
+
+    pub fn record(&self, source: Source) {
+        let now = Instant::now();
+        let mut served = self.lock();
+        forget_older(&mut served, now);
+        if served.len() == Self::CAPACITY {
+            served.pop_front();
+        }
+        served.push_back((now, source));
+    }
+
+    /// How many times each source answered within the window, most first.
+    pub fn last_window(&self) -> Vec<(Source, usize)> {
+        let mut served = self.lock();
+        forget_older(&mut served, Instant::now());
+        let mut counts: Vec<(Source, usize)> = Vec::new();
+        for (_, source) in served.iter() {
+            match counts.iter_mut().find(|(s, _)| s == source) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((*source, 1)),
+            }
+        }
+        counts.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
+        counts
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Instant, Source)>> {
+        self.served
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn forget_older(served: &mut VecDeque<(Instant, Source)>, now: Instant) {
+    while served
+        .front()
+        .is_some_and(|(at, _)| now.duration_since(*at) > RecentSources::WINDOW)
+    {
+        served.pop_front();
     }
 }
 

@@ -26,6 +26,11 @@ const LISTED: usize = 12;
         PassThroughErrors,
     ))]
 pub async fn home(State(state): State<AppState>) -> Result<Json<Home>, Error> {
+    load(&state).await.map(Json)
+}
+
+/// The home page's data, for `GET /api/home` and the web shop's home page alike.
+pub async fn load(state: &AppState) -> Result<Home, Error> {
     let recommendations_path = format!("/v1/recommendations?limit={RECOMMENDED}");
     let products_path = format!("/v1/products?page=1&per_page={LISTED}");
     // A deadline of its own for this one call: the client gives it what is left minus the
@@ -51,13 +56,14 @@ pub async fn home(State(state): State<AppState>) -> Result<Json<Home>, Error> {
             state.popular.fallback(&products, RECOMMENDED)
         }
     };
+    state.recent_sources.record(recommendations.source);
     metrics::counter!(
         "storefront_recommendations_served_total",
         "source" => recommendations.source.as_str()
     )
     .increment(1);
-    Ok(Json(Home {
+    Ok(Home {
         recommendations,
         products,
-    }))
+    })
 }

@@ -2,7 +2,7 @@
 //! it (see `forward`), for the browser's scripts. The web pages are outside the contract.
 
 mod catalog;
-mod home;
+pub mod home;
 mod orders;
 mod recommendations;
 mod users;

@@ -1,7 +1,7 @@
 use axum::Router;
 use shop_auth::testing::TestIssuer;
 use shop_server::{Env, ServerConfig};
-use shop_testing::{RunningService, TestDatabase};
+use shop_testing::{RunningService, TestDatabase, kafka_brokers, unique_topic_prefix};
 use storefront::config::Config;
 use tokio::net::TcpListener;
 use uuid::Uuid;
@@ -96,5 +96,90 @@ pub async fn spawn_shop_with_catalog(catalog_url: String) -> TestShop {
         issuer,
         static_products,
         db,
+    }
+}
+
+/// users, catalog (with its demo products), orders and recommendations, on one fresh
+/// database, this test's own topics, and one signing key; the storefront in front.
+/// The admin account the users service of a [`FullShop`] creates at start-up.
+pub const ADMIN_EMAIL: &str = "admin@harbor.test";
+pub const ADMIN_PASSWORD: &str = "admin test password";
+
+pub struct FullShop {
+    pub storefront: RunningService,
+    /// `take()` it to stop the recommendations service.
+    pub recommendations: Option<RunningService>,
+    _services: Vec<RunningService>,
+    _issuer: TestIssuer,
+    _db: TestDatabase,
+}
+
+pub async fn spawn_full_shop() -> FullShop {
+    let db = TestDatabase::create().await.expect("test database");
+    let issuer = TestIssuer::start().await;
+    let prefix = unique_topic_prefix();
+    let common = |schema: &str| {
+        vec![
+            ("DATABASE_URL", db.url_for(schema)),
+            ("JWKS_URL", issuer.jwks_url()),
+            ("KAFKA_BROKERS", kafka_brokers()),
+            ("KAFKA_TOPIC_PARTITIONS", "2".to_owned()),
+            ("FAULTS_ENABLED", "true".to_owned()),
+        ]
+    };
+
+    let mut env = common(users::config::SCHEMA);
+    env.push(("JWT_PRIVATE_KEY_PEM", issuer.private_key_pem()));
+    env.push(("ADMIN_EMAIL", ADMIN_EMAIL.to_owned()));
+    env.push(("ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()));
+    let mut config = users::config::Config::from_env(&Env::from_pairs(env)).expect("config");
+    config.server = ServerConfig::ephemeral();
+    config.kafka.topic_prefix = prefix.clone();
+    let users = RunningService::spawn(users::app::build(config).await.expect("users starts"));
+
+    let env = Env::from_pairs(common("catalog"));
+    let mut config = catalog::config::Config::from_env(&env).expect("config");
+    config.server = ServerConfig::ephemeral();
+    config.kafka.topic_prefix = prefix.clone();
+    let catalog = RunningService::spawn(catalog::app::build(config).await.expect("catalog starts"));
+
+    let mut env = common(orders::config::SCHEMA);
+    env.push(("CATALOG_URL", catalog.base_url()));
+    let mut config = orders::config::Config::from_env(&Env::from_pairs(env)).expect("config");
+    config.server = ServerConfig::ephemeral();
+    config.kafka.topic_prefix = prefix.clone();
+    let orders = RunningService::spawn(orders::app::build(config).await.expect("orders starts"));
+
+    // Until there are orders to learn from, the home page recommends a few demo products.
+    let picks: Vec<String> = ["KI-GRN-001", "CT-MAT-008", "KI-KET-003", "KI-PRS-002"]
+        .iter()
+        .map(|sku| catalog::db::seed::product_id(sku).to_string())
+        .collect();
+    let mut env = common(recommendations::config::SCHEMA);
+    env.push(("STATIC_RECOMMENDATIONS", picks.join(",")));
+    let env = Env::from_pairs(env);
+    let mut config = recommendations::config::Config::from_env(&env).expect("config");
+    config.server = ServerConfig::ephemeral();
+    config.kafka.topic_prefix = prefix;
+    let recommendations = RunningService::spawn(
+        recommendations::app::build(config)
+            .await
+            .expect("recommendations starts"),
+    );
+
+    let storefront = spawn_storefront(vec![
+        ("USERS_URL", users.base_url()),
+        ("CATALOG_URL", catalog.base_url()),
+        ("ORDERS_URL", orders.base_url()),
+        ("RECOMMENDATIONS_URL", recommendations.base_url()),
+        ("COOKIE_SECURE", "false".to_owned()),
+    ])
+    .await;
+    FullShop {
+        storefront,
+        recommendations: Some(recommendations),
+        _services: vec![users, catalog, orders],
+        _issuer: issuer,
+        _db: db,
     }
 }

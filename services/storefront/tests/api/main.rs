@@ -1,7 +1,9 @@
 //! Integration tests: the storefront on a random port, in front of real services.
 
+mod browser;
 mod helpers;
 mod home;
+mod pages;
 mod passthrough;
 mod routing;
 mod standard;

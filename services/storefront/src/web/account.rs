@@ -1,0 +1,289 @@
+//! Register, log in, log out.
+//!
+//! The users service checks the password and issues the access token; the storefront keeps
+//! it in the signed, HttpOnly session cookie and sends it on as a bearer token.
+
+use crate::app::AppState;
+use crate::forward::{X_FORWARDED_FOR, forwarded_for};
+use crate::web::form::Form;
+use crate::web::layout::{csrf_field, page};
+use crate::web::session::{Account, SESSION_COOKIE, Session};
+use crate::web::{PageError, Visitor};
+use axum::Extension;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use http::header::SET_COOKIE;
+use http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::json;
+use shop_http::{CallError, RawResponse};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Registration {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SignIn {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct AccessToken {
+    access_token: String,
+    expires_in: u64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Me {
+    id: uuid::Uuid,
+    name: String,
+    role: String,
+}
+
+/// The part of a problem+json a form shows: its detail, and each field's message.
+#[derive(Debug, Default, Deserialize)]
+struct Refusal {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    detail: Option<String>,
+    #[serde(default)]
+    errors: Vec<FieldRefusal>,
+}
+
+#[derive(Debug, Deserialize)]
+struct FieldRefusal {
+    field: String,
+    message: String,
+}
+
+impl Refusal {
+    fn of(answer: &RawResponse) -> Self {
+        serde_json::from_slice(&answer.body).unwrap_or_else(|_| Self {
+            title: "The request was refused".to_owned(),
+            ..Self::default()
+        })
+    }
+
+    fn messages(&self) -> Vec<String> {
+        if self.errors.is_empty() {
+            vec![self.detail.clone().unwrap_or_else(|| self.title.clone())]
+        } else {
+            self.errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect()
+        }
+    }
+}
+
+pub async fn register_form(Extension(visitor): Extension<Visitor>) -> Markup {
+    register_page(&visitor, &Registration::default(), &[])
+}
+
+pub async fn login_form(Extension(visitor): Extension<Visitor>) -> Markup {
+    login_page(&visitor, "", &[])
+}
+
+fn errors_box(errors: &[String]) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div.errors role="alert" {
+                p { "Please check the form:" }
+                ul { @for error in errors { li { (error) } } }
+            }
+        }
+    }
+}
+
+fn register_page(visitor: &Visitor, filled: &Registration, errors: &[String]) -> Markup {
+    page(
+        "Register",
+        visitor.chrome(),
+        html! {
+            div.narrow {
+                h1 { "Create an account" }
+                (errors_box(errors))
+                form method="post" action="/register" {
+                    (csrf_field(&visitor.session))
+                    div.field {
+                        label for="name" { "Name" }
+                        input #name name="name" autocomplete="name" required value=(filled.name);
+                    }
+                    div.field {
+                        label for="email" { "Email" }
+                        input #email type="email" name="email" autocomplete="email" required value=(filled.email);
+                    }
+                    div.field {
+                        label for="password" { "Password (at least 8 characters)" }
+                        input #password type="password" name="password" autocomplete="new-password" required minlength="8";
+                    }
+                    button type="submit" { "Register" }
+                }
+                p { "Have an account? " a href="/login" { "Log in" } }
+            }
+        },
+    )
+}
+
+fn login_page(visitor: &Visitor, email: &str, errors: &[String]) -> Markup {
+    page(
+        "Log in",
+        visitor.chrome(),
+        html! {
+            div.narrow {
+                h1 { "Log in" }
+                (errors_box(errors))
+                form method="post" action="/login" {
+                    (csrf_field(&visitor.session))
+                    div.field {
+                        label for="email" { "Email" }
+                        input #email type="email" name="email" autocomplete="email" required value=(email);
+                    }
+                    div.field {
+                        label for="password" { "Password" }
+                        input #password type="password" name="password" autocomplete="current-password" required;
+                    }
+                    button type="submit" { "Log in" }
+                }
+                p { "New here? " a href="/register" { "Create an account" } }
+            }
+        },
+    )
+}
+
+/// `POST /register`: creates the account, then signs in with it.
+pub async fn register(
+    State(state): State<AppState>,
+    Extension(visitor): Extension<Visitor>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    Form(form): Form<Registration>,
+) -> Result<Response, PageError> {
+    let request = state
+        .users
+        .request(Method::POST, "/v1/users")
+        .json(&json!({ "name": form.name, "email": form.email, "password": form.password }));
+    let answer = state.users.send_raw(request).await?;
+    if !answer.status.is_success() {
+        let errors = refusal_messages(&answer)?;
+        let page = register_page(&visitor, &form, &errors);
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let client = forwarded_for(&headers, &extensions);
+    match sign_in(&state, &form.email, &form.password, client).await? {
+        Ok(response) => Ok(response),
+        // Just registered, yet refused: show why on the login page.
+        Err(errors) => Ok((
+            StatusCode::UNAUTHORIZED,
+            login_page(&visitor, &form.email, &errors),
+        )
+            .into_response()),
+    }
+}
+
+/// `POST /login`.
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(visitor): Extension<Visitor>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    Form(form): Form<SignIn>,
+) -> Result<Response, PageError> {
+    let client = forwarded_for(&headers, &extensions);
+    match sign_in(&state, &form.email, &form.password, client).await? {
+        Ok(response) => Ok(response),
+        Err(errors) => Ok((
+            StatusCode::UNAUTHORIZED,
+            login_page(&visitor, &form.email, &errors),
+        )
+            .into_response()),
+    }
+}
+
+/// `POST /logout`: forgets the access token (and starts a new session).
+pub async fn logout(
+    State(state): State<AppState>,
+    Form(_): Form<serde::de::IgnoredAny>,
+) -> Response {
+    let cookie = state
+        .cookies
+        .write(SESSION_COOKIE, &Session::anonymous(), 7 * 24 * 3600);
+    with_cookie(Redirect::to("/").into_response(), &cookie)
+}
+
+/// Signs in: a redirect home with the new session cookie, or what the users service said
+/// was wrong.
+async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    client: Option<HeaderValue>,
+) -> Result<Result<Response, Vec<String>>, PageError> {
+    let mut request = state
+        .users
+        .request(Method::POST, "/v1/sessions")
+        .json(&json!({ "email": email, "password": password }));
+    if let Some(client) = client {
+        request = request.header(X_FORWARDED_FOR, client);
+    }
+    let answer = state.users.send_raw(request).await?;
+    if !answer.status.is_success() {
+        return refusal_messages(&answer).map(Err);
+    }
+    let token: AccessToken = serde_json::from_slice(&answer.body)
+        .map_err(|error| PageError::BadUpstreamAnswer(error.to_string()))?;
+    let me: Me = state
+        .users
+        .send(
+            state
+                .users
+                .request(Method::GET, "/v1/users/me")
+                .bearer_auth(&token.access_token),
+        )
+        .await?
+        .json()
+        .await
+        .map_err(|error| PageError::BadUpstreamAnswer(error.to_string()))?;
+    let session = Session::signed_in(Account {
+        id: me.id,
+        name: me.name,
+        role: me.role,
+        access_token: token.access_token,
+    });
+    // The session lasts as long as its token.
+    let cookie = state
+        .cookies
+        .write(SESSION_COOKIE, &session, token.expires_in);
+    Ok(Ok(with_cookie(Redirect::to("/").into_response(), &cookie)))
+}
+
+/// A 4xx answer's messages for the form; anything else is the service failing.
+fn refusal_messages(answer: &RawResponse) -> Result<Vec<String>, PageError> {
+    if answer.status.is_client_error() {
+        Ok(Refusal::of(answer).messages())
+    } else {
+        Err(PageError::Upstream(CallError::Status {
+            service: "users",
+            status: answer.status,
+            body: String::from_utf8_lossy(&answer.body).into_owned(),
+        }))
+    }
+}
+
+pub fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    response
+}

@@ -1,0 +1,126 @@
+//! The web shop: server-rendered pages (maud), outside the JSON contract.
+//!
+//! Every page works without JavaScript. Around every page: the visitor's session from its
+//! signed cookie (a new one for a new visitor), and the security headers (a strict
+//! Content-Security-Policy: only this origin's styles and images, no script at all).
+//! Every form post carries the session's CSRF token, checked by [`form::Form`].
+
+mod account;
+mod assets;
+pub mod catalog;
+mod error;
+mod form;
+mod layout;
+mod ops;
+mod orders;
+pub mod session;
+mod shop;
+
+use crate::app::AppState;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+use http::HeaderValue;
+use http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, SET_COOKIE, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
+use session::{Cart, Session};
+
+pub use error::PageError;
+
+/// How long a visitor's session and cart last without a visit.
+pub const SESSION_MAX_AGE_SECONDS: u64 = 7 * 24 * 3600;
+
+/// No script, no plug-in, no frame; styles, images and form targets of this origin only.
+const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'none'; style-src 'self'; \
+    img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Who is looking at a page: their session and cart, as their cookies say.
+#[derive(Debug, Clone)]
+pub struct Visitor {
+    pub session: Session,
+    pub cart: Cart,
+}
+
+impl Visitor {
+    pub fn chrome(&self) -> layout::Chrome<'_> {
+        layout::Chrome {
+            session: &self.session,
+            cart_count: self.cart.count(),
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(shop::home))
+        .route("/search", get(shop::search))
+        .route("/categories/{slug}", get(shop::category))
+        .route("/products/{id}", get(shop::product))
+        .route("/images/products/{file}", get(assets::product_image))
+        .route("/assets/shop.css", get(assets::stylesheet))
+        .route("/assets/favicon.svg", get(assets::favicon))
+        .route(
+            "/register",
+            get(account::register_form).post(account::register),
+        )
+        .route("/login", get(account::login_form).post(account::login))
+        .route("/logout", post(account::logout))
+        .route("/cart", get(orders::cart))
+        .route("/cart/add", post(orders::add))
+        .route("/cart/update", post(orders::update))
+        .route("/checkout", post(orders::checkout))
+        .route("/orders", get(orders::history))
+        .route("/orders/{id}", get(orders::order))
+        .route("/ops", get(ops::panel))
+        .route("/ops/trace", get(ops::trace))
+        .route("/ops/faults/{service}", post(ops::inject))
+        .route("/ops/faults/{service}/clear", post(ops::clear))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), visit))
+        .with_state(state)
+}
+
+/// Reads the visitor's cookies for the handler, gives a new visitor a session, and adds the
+/// security headers to the answer.
+async fn visit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let jar = &state.cookies;
+    let existing: Option<Session> = jar.read(request.headers(), session::SESSION_COOKIE);
+    let fresh = existing.is_none();
+    let session = existing.unwrap_or_else(Session::anonymous);
+    let cart = jar
+        .read(request.headers(), session::CART_COOKIE)
+        .unwrap_or_default();
+    request.extensions_mut().insert(Visitor {
+        session: session.clone(),
+        cart,
+    });
+
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let sets_session = headers.get_all(SET_COOKIE).iter().any(|value| {
+        value
+            .as_bytes()
+            .starts_with(session::SESSION_COOKIE.as_bytes())
+    });
+    if fresh && !sets_session {
+        let cookie = jar.write(session::SESSION_COOKIE, &session, SESSION_MAX_AGE_SECONDS);
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            headers.append(SET_COOKIE, value);
+        }
+    }
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE),
+    );
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    // Pages show a visitor's own session: no shared cache keeps them. Assets set their own.
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
