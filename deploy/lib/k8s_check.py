@@ -12,6 +12,13 @@ Usage: k8s_check.py RENDER_DIR   (base.yaml, minikube.yaml, eks.yaml)
   users) and is reachable from exactly those callers; database and Kafka egress only for
   the services that have DATABASE_URL / KAFKA_BROKERS; DNS for everyone.
 - The db-provision Job mounts the ConfigMap generated from provision.sql and provision.sh.
+- Observability (overlays with Grafana, i.e. minikube and EKS, from
+  k8s/components/observability): the Grafana ConfigMaps hold every file of
+  deploy/grafana/dashboards and the provisioning files byte for byte (and nothing else),
+  mounted where the provisioning files expect them; every data source URL names a Service
+  of the render on that port (a missing Jaeger on EKS is a warning); Prometheus has a job
+  per service whose DNS name is a headless Service selecting that service's pods on its
+  port; network policies let Prometheus scrape each service and Grafana reach Prometheus.
 - Overlay specifics: minikube has Postgres and Kafka and a NodePort storefront; EKS has an
   ALB Ingress, IRSA annotations, zone spreading, at least 3 replicas, no Secret values, and
   NetworkPolicy CIDRs equal to the VPC CIDR in eksctl-cluster.yaml.
@@ -26,9 +33,14 @@ from urllib.parse import urlparse
 
 import yaml
 
-from common import DOMAIN_SERVICES, ROOT, SERVICES, Report, load_yaml_documents, main_guard
+from common import DOMAIN_SERVICES, ROOT, SERVICES, Report, load_yaml_documents, main_guard, rel
 
 EKSCTL = ROOT / "k8s/overlays/eks/eksctl-cluster.yaml"
+GRAFANA = ROOT / "deploy/grafana"
+GRAFANA_PROVISIONING = {
+    "datasources.yaml": GRAFANA / "provisioning/datasources/datasources.yaml",
+    "dashboards.yaml": GRAFANA / "provisioning/dashboards/dashboards.yaml",
+}
 NAME_LABEL = "app.kubernetes.io/name"
 
 
@@ -212,6 +224,119 @@ def check_provisioning(report: Report, render: str, resources: dict) -> None:
     report.check(labels.get("harbor-shop.io/database-client") == "true", f"{render}: db-provision cannot reach the database")
 
 
+def allows(policies: list[dict], direction: str, pod: dict, peer: dict, port: int) -> bool:
+    """Whether some NetworkPolicy selecting `pod` lets it talk to `peer` on `port`.
+
+    direction "Egress": pod -> peer; "Ingress": peer -> pod. Pod and peer are label dicts;
+    only same-namespace podSelector peers (or a rule without peers) count."""
+    key = "to" if direction == "Egress" else "from"
+    for policy in policies:
+        spec = policy["spec"]
+        if direction not in spec.get("policyTypes", []) or not selects(spec.get("podSelector"), pod):
+            continue
+        for rule in spec.get(direction.lower()) or []:
+            ports = {p.get("port") for p in rule.get("ports") or []}
+            if ports and port not in ports:
+                continue
+            peers = rule.get(key)
+            if not peers or any("podSelector" in p and "namespaceSelector" not in p and selects(p["podSelector"], peer) for p in peers):
+                return True
+    return False
+
+
+def check_observability(report: Report, render: str, resources: dict) -> None:
+    deployments, services, config_maps = (resources.get(k, {}) for k in ("Deployment", "Service", "ConfigMap"))
+    for name in ("prometheus", "grafana"):
+        report.check(name in deployments, f"{render}: Deployment {name} missing")
+    grafana, prometheus = deployments.get("grafana"), deployments.get("prometheus")
+    if not grafana or not prometheus:
+        return
+    for name, port in (("prometheus", 9090), ("grafana", 3000)):
+        ports = [p.get("port") for p in (services.get(name, {}).get("spec") or {}).get("ports", [])]
+        report.check(ports == [port], f"{render}: Service {name} should expose {port}")
+
+    # Grafana: the ConfigMaps are the files of deploy/grafana, mounted where they belong.
+    pod = grafana["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    mounts = {m["mountPath"]: volumes.get(m["name"], {}) for m in pod["containers"][0].get("volumeMounts", [])}
+
+    def mounted_config_map(path: str) -> tuple[dict, dict]:
+        source = (mounts.get(path) or {}).get("configMap") or {}
+        data = (config_maps.get(source.get("name", "")) or {}).get("data")
+        report.check(data is not None, f"{render}: grafana has no ConfigMap mounted at {path}")
+        return source, data or {}
+
+    providers = yaml.safe_load(GRAFANA_PROVISIONING["dashboards.yaml"].read_text()).get("providers", [])
+    for provider in providers:
+        path = (provider.get("options") or {}).get("path")
+        _, data = mounted_config_map(path)
+        wanted = {f.name: f.read_text() for f in sorted((GRAFANA / "dashboards").glob("*.json"))}
+        missing = sorted(set(wanted) - set(data))
+        report.check(not missing, f"{render}: dashboards missing from the ConfigMap at {path}: {missing} (add them to k8s/components/observability/kustomization.yaml)")
+        extra = sorted(set(data) - set(wanted))
+        report.check(not extra, f"{render}: dashboards in the ConfigMap at {path} that deploy/grafana/dashboards lacks: {extra}")
+        for file in sorted(set(wanted) & set(data)):
+            report.check(data[file] == wanted[file], f"{render}: dashboard {file} differs from deploy/grafana/dashboards/{file}")
+    source, data = mounted_config_map("/etc/grafana/provisioning")
+    items = {i["key"]: i["path"] for i in source.get("items") or []}
+    for key, original in GRAFANA_PROVISIONING.items():
+        expected_path = str(original.relative_to(GRAFANA / "provisioning"))
+        report.check(items.get(key) == expected_path, f"{render}: grafana-provisioning key {key} should be mounted as {expected_path}")
+        report.check(data.get(key) == original.read_text(), f"{render}: {key} in the ConfigMap differs from {rel(original)}")
+    # Every data source URL must name a Service of this render on that port.
+    for source in yaml.safe_load(GRAFANA_PROVISIONING["datasources.yaml"].read_text()).get("datasources", []):
+        url = urlparse(source.get("url", ""))
+        ports = [p.get("port") for p in (services.get(url.hostname, {}).get("spec") or {}).get("ports", [])]
+        message = f"{render}: Grafana data source {source.get('name')} ({source.get('url')}) has no Service {url.hostname} with port {url.port}"
+        if url.port in ports:
+            target = deployments.get(url.hostname) or resources.get("StatefulSet", {}).get(url.hostname)
+            if target:
+                report.check(
+                    allows(list(resources.get("NetworkPolicy", {}).values()), "Egress", pod_labels(grafana), pod_labels(target), url.port)
+                    and allows(list(resources.get("NetworkPolicy", {}).values()), "Ingress", pod_labels(target), pod_labels(grafana), url.port),
+                    f"{render}: network policies do not let Grafana reach {url.hostname}:{url.port}",
+                )
+        elif render == "eks" and source.get("type") != "prometheus":
+            report.warn(message + " (create one pointing at your trace store, docs/deploy.md)")
+        else:
+            report.error(message)
+
+    # Prometheus: one job per service, discovering every pod through a headless Service.
+    volumes = {v["name"]: v for v in prometheus["spec"]["template"]["spec"].get("volumes", [])}
+    name = ((volumes.get("config") or {}).get("configMap") or {}).get("name", "")
+    config = yaml.safe_load(((config_maps.get(name) or {}).get("data") or {}).get("prometheus.yml") or "{}") or {}
+    jobs = {job["job_name"]: job for job in config.get("scrape_configs", [])}
+    report.check(set(jobs) == set(SERVICES), f"{render}: Prometheus jobs {sorted(jobs)} should be the services {sorted(SERVICES)}")
+    policies = list(resources.get("NetworkPolicy", {}).values())
+    for service, port in SERVICES.items():
+        job = jobs.get(service) or {}
+        report.check(job.get("metrics_path", "/metrics") == "/metrics", f"{render}: Prometheus job {service} path")
+        sd = [d for d in job.get("dns_sd_configs", [])]
+        report.check(
+            len(sd) == 1 and sd[0].get("type") == "A" and sd[0].get("port") == port and len(sd[0].get("names", [])) == 1,
+            f"{render}: Prometheus job {service} should discover one headless Service by DNS (type A, port {port})",
+        )
+        if sd and sd[0].get("names"):
+            headless = services.get(sd[0]["names"][0], {}).get("spec") or {}
+            report.check(
+                headless.get("clusterIP") == "None"
+                and (headless.get("selector") or {}) == {NAME_LABEL: service}
+                and [p.get("port") for p in headless.get("ports", [])] == [port],
+                f"{render}: {sd[0]['names'][0]} should be a headless Service selecting the {service} pods on {port}",
+            )
+        deployment = deployments.get(service)
+        if deployment:
+            for direction, a, b in (("Egress", prometheus, deployment), ("Ingress", deployment, prometheus)):
+                report.check(
+                    allows(policies, direction, pod_labels(a), pod_labels(b), port),
+                    f"{render}: network policies do not let Prometheus scrape {service}:{port} ({direction.lower()})",
+                )
+
+
+def pod_labels(workload: dict) -> dict:
+    return workload["spec"]["template"]["metadata"]["labels"]
+
+
 def check_namespace(report: Report, render: str, resources: dict) -> None:
     namespace = resources.get("Namespace", {}).get("harbor-shop")
     if report.check(namespace is not None, f"{render}: Namespace harbor-shop missing"):
@@ -279,6 +404,8 @@ def run() -> int:
         check_workloads(report, render, resources)
         check_network(report, render, resources, base)
         check_provisioning(report, render, resources)
+        if render != "base":
+            check_observability(report, render, resources)
         if render == "minikube":
             check_minikube(report, resources)
         if render == "eks":
