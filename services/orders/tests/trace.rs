@@ -207,6 +207,27 @@ async fn an_order_is_one_trace_across_http_and_kafka() {
         "the OrderPlaced row is written in a query span:\n{}",
         describe()
     );
+    // The services' own queries too: orders stores the order while serving POST /v1/orders,
+    // catalog claims the order and takes the stock while processing OrderPlaced.
+    let ran_under = |operation: &str, table: &str, ancestor: &ReceivedSpan| {
+        queries(table).iter().any(|query| {
+            query.attribute("db.operation.name") == Some(operation)
+                && descends_from(&trace, query, ancestor)
+        })
+    };
+    for (operation, table, ancestor) in [
+        ("INSERT", "orders", &placing),
+        ("INSERT", "order_lines", &placing),
+        ("INSERT", "stock_reservations", &catalog),
+        ("UPDATE", "products", &catalog),
+    ] {
+        assert!(
+            ran_under(operation, table, ancestor),
+            "no {operation} {table} query span under {}:\n{}",
+            ancestor.name,
+            describe()
+        );
+    }
     for consumer in [&catalog, &orders, &learned] {
         assert_eq!(consumer.attribute("messaging.system"), Some("kafka"));
         assert_eq!(consumer.attribute("outcome"), Some("processed"));

@@ -6,8 +6,10 @@ use crate::domain::product::{Category, Product, ProductDraft};
 use crate::error::Error;
 use crate::events;
 use shop_api::{Money, PageQuery};
+use shop_db::query_span;
 use sqlx::{PgExecutor, PgPool};
 use time::OffsetDateTime;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// Which products to list. Every part is optional; together they narrow the list.
@@ -87,6 +89,7 @@ pub async fn list(
         page.offset(),
     )
     .fetch_all(pool)
+    .instrument(query_span("SELECT", "products"))
     .await?;
     let total = sqlx::query_scalar!(
         r#"
@@ -102,6 +105,7 @@ pub async fn list(
         filter.ids.as_deref(),
     )
     .fetch_one(pool)
+    .instrument(query_span("SELECT", "products"))
     .await?;
     Ok((rows.into_iter().map(Product::from).collect(), total))
 }
@@ -120,6 +124,7 @@ pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Product>, 
         id,
     )
     .fetch_optional(db)
+    .instrument(query_span("SELECT", "products"))
     .await?;
     Ok(row.map(Product::from))
 }
@@ -140,6 +145,7 @@ pub async fn find_many(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<Vec<Prod
         ids,
     )
     .fetch_all(db)
+    .instrument(query_span("SELECT", "products"))
     .await?;
     Ok(rows.into_iter().map(Product::from).collect())
 }
@@ -165,6 +171,7 @@ pub async fn insert(pool: &PgPool, id: Uuid, draft: &ProductDraft) -> Result<Pro
         draft.image_url,
     )
     .execute(&mut *tx)
+    .instrument(query_span("INSERT", "products"))
     .await
     .map_err(|error| sku_taken(error, &draft.sku))?;
     let product = find(&mut *tx, id)
@@ -198,6 +205,7 @@ pub async fn replace(pool: &PgPool, id: Uuid, draft: &ProductDraft) -> Result<Pr
         draft.image_url,
     )
     .execute(&mut *tx)
+    .instrument(query_span("UPDATE", "products"))
     .await
     .map_err(|error| sku_taken(error, &draft.sku))?;
     if updated.rows_affected() == 0 {
@@ -216,6 +224,7 @@ pub async fn delete(pool: &PgPool, id: Uuid) -> Result<bool, Error> {
     let mut tx = pool.begin().await?;
     let deleted = sqlx::query!("DELETE FROM catalog.products WHERE id = $1", id)
         .execute(&mut *tx)
+        .instrument(query_span("DELETE", "products"))
         .await?;
     if deleted.rows_affected() == 0 {
         return Ok(false);

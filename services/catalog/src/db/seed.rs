@@ -9,7 +9,9 @@ use super::products;
 use super::seed_data::{CATEGORIES, PRODUCTS};
 use crate::error::Error;
 use crate::events;
+use shop_db::query_span;
 use sqlx::PgPool;
+use tracing::Instrument;
 use uuid::{Uuid, uuid};
 
 /// Seeded ids are UUID v5 of the sku (or slug): the same in every database, so links to
@@ -54,6 +56,7 @@ pub async fn load(pool: &PgPool) -> Result<Seeded, Error> {
         &names as &[&str],
     )
     .execute(&mut *tx)
+    .instrument(query_span("INSERT", "categories"))
     .await?
     .rows_affected();
 
@@ -92,6 +95,7 @@ pub async fn load(pool: &PgPool) -> Result<Seeded, Error> {
         CURRENCY,
     )
     .fetch_all(&mut *tx)
+    .instrument(query_span("INSERT", "products"))
     .await?;
     // Other services learn of the new products; those that existed were announced then.
     let products = products::find_many(&mut *tx, &inserted).await?;

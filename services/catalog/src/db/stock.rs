@@ -15,8 +15,10 @@
 
 use crate::domain::stock::{Decision, Rejection, Release, ReservationLine};
 use crate::error::Error;
+use shop_db::query_span;
 use sqlx::{Connection, PgConnection};
 use std::collections::HashMap;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// Takes stock for every line of `order_id`, or for none (a rejection: some products are
@@ -41,6 +43,7 @@ pub async fn reserve(
         order_id,
     )
     .execute(&mut *tx)
+    .instrument(query_span("INSERT", "stock_reservations"))
     .await?;
     if claimed.rows_affected() == 0 {
         return Ok(None);
@@ -78,6 +81,7 @@ pub async fn reserve(
             &quantities,
         )
         .execute(&mut *tx)
+        .instrument(query_span("UPDATE", "products"))
         .await?;
         // The rows are locked and were checked: a mismatch is a bug, never a sale.
         if taken.rows_affected() != lines.len() as u64 {
@@ -101,6 +105,7 @@ pub async fn reserve(
             &unknown_product_ids,
         )
         .execute(&mut *tx)
+        .instrument(query_span("UPDATE", "stock_reservations"))
         .await?;
         Decision::Rejected(Rejection {
             short_product_ids,
@@ -119,6 +124,7 @@ pub async fn reserve(
         &quantities,
     )
     .execute(&mut *tx)
+    .instrument(query_span("INSERT", "stock_reservation_lines"))
     .await?;
     tx.commit().await?;
     Ok(Some(decision))
@@ -139,6 +145,7 @@ pub async fn release(conn: &mut PgConnection, order_id: Uuid) -> Result<Release,
         order_id,
     )
     .execute(&mut *tx)
+    .instrument(query_span("INSERT", "stock_reservations"))
     .await?;
     if tombstone.rows_affected() == 1 {
         tx.commit().await?;
@@ -156,6 +163,7 @@ pub async fn release(conn: &mut PgConnection, order_id: Uuid) -> Result<Release,
         order_id,
     )
     .execute(&mut *tx)
+    .instrument(query_span("UPDATE", "stock_reservations"))
     .await?;
     if released.rows_affected() == 0 {
         return Ok(Release::NothingHeld);
@@ -174,6 +182,7 @@ pub async fn release(conn: &mut PgConnection, order_id: Uuid) -> Result<Release,
         order_id,
     )
     .fetch_all(&mut *tx)
+    .instrument(query_span("SELECT", "products"))
     .await?;
     // A product deleted meanwhile has no shelf to return to: its line is skipped.
     let product_ids = sqlx::query_scalar!(
@@ -187,6 +196,7 @@ pub async fn release(conn: &mut PgConnection, order_id: Uuid) -> Result<Release,
         order_id,
     )
     .fetch_all(&mut *tx)
+    .instrument(query_span("UPDATE", "products"))
     .await?;
     tx.commit().await?;
     Ok(Release::Returned { product_ids })
@@ -204,6 +214,7 @@ async fn lock_stock(
         &ids,
     )
     .fetch_all(conn)
+    .instrument(query_span("SELECT", "products"))
     .await?;
     Ok(rows.into_iter().map(|row| (row.id, row.stock)).collect())
 }

@@ -3,9 +3,11 @@
 use crate::domain::order::{Order, OrderLine, OrderStatus};
 use crate::domain::placing::PricedLine;
 use shop_api::{Money, PageQuery};
+use shop_db::query_span;
 use sqlx::{PgConnection, PgPool};
 use std::collections::HashMap;
 use time::OffsetDateTime;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// Applied at start-up, inside the service's own schema.
@@ -55,6 +57,7 @@ pub async fn insert_order(
         new.request_fingerprint,
     )
     .fetch_optional(&mut *tx)
+    .instrument(query_span("INSERT", "orders"))
     .await?;
     if inserted.is_none() {
         tx.rollback().await?;
@@ -77,6 +80,7 @@ pub async fn insert_order(
             line.quantity,
         )
         .execute(&mut *tx)
+        .instrument(query_span("INSERT", "order_lines"))
         .await?;
     }
     shop_events::outbox::enqueue(&mut tx, announcement).await?;
@@ -109,6 +113,7 @@ pub async fn find_by_idempotency_key(
         key
     )
     .fetch_optional(&mut *conn)
+    .instrument(query_span("SELECT", "orders"))
     .await?;
     let Some(found) = found else {
         return Ok(None);
@@ -138,6 +143,7 @@ pub async fn get_order(conn: &mut PgConnection, id: Uuid) -> Result<Option<Order
         id
     )
     .fetch_optional(&mut *conn)
+    .instrument(query_span("SELECT", "orders"))
     .await?;
     match row {
         Some(row) => Ok(with_lines(conn, vec![row]).await?.pop()),
@@ -163,12 +169,14 @@ pub async fn list_orders(
         page.offset()
     )
     .fetch_all(&mut *conn)
+    .instrument(query_span("SELECT", "orders"))
     .await?;
     let total = sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM orders.orders WHERE user_id = $1"#,
         user_id
     )
     .fetch_one(&mut *conn)
+    .instrument(query_span("SELECT", "orders"))
     .await?;
     Ok((with_lines(conn, rows).await?, total))
 }
@@ -186,6 +194,7 @@ async fn with_lines(
         &ids
     )
     .fetch_all(&mut *conn)
+    .instrument(query_span("SELECT", "order_lines"))
     .await?;
     let mut by_order: HashMap<Uuid, Vec<OrderLine>> = HashMap::new();
     for line in lines {
@@ -231,6 +240,7 @@ pub async fn lock_status(
         id
     )
     .fetch_optional(conn)
+    .instrument(query_span("SELECT", "orders"))
     .await?;
     Ok(status.as_deref().and_then(OrderStatus::parse))
 }
@@ -249,6 +259,7 @@ pub async fn set_status(
         reason
     )
     .execute(conn)
+    .instrument(query_span("UPDATE", "orders"))
     .await?;
     Ok(())
 }
@@ -283,6 +294,7 @@ pub async fn replicated_products(
         ids
     )
     .fetch_all(conn)
+    .instrument(query_span("SELECT", "product_prices"))
     .await
 }
 
@@ -305,6 +317,7 @@ pub async fn upsert_product(
         price.currency
     )
     .execute(conn)
+    .instrument(query_span("UPSERT", "product_prices"))
     .await?;
     Ok(())
 }
@@ -320,6 +333,7 @@ pub async fn mark_product_deleted(
         product_id
     )
     .execute(conn)
+    .instrument(query_span("UPDATE", "product_prices"))
     .await?;
     Ok(())
 }

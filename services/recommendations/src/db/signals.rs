@@ -6,8 +6,10 @@
 //! recorded, which is why it must be recorded once per event.
 
 use crate::domain::{Basket, HalfLife, OrderLine};
+use shop_db::query_span;
 use sqlx::{Connection, PgConnection, PgExecutor};
 use time::OffsetDateTime;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// Records a confirmed order of `user_id` made `at`: the user's history, every pair of
@@ -42,6 +44,7 @@ pub async fn record_purchase(
         at,
     )
     .execute(&mut *tx)
+    .instrument(query_span("UPSERT", "user_purchases"))
     .await?;
 
     sqlx::query!(
@@ -57,6 +60,7 @@ pub async fn record_purchase(
         &product_ids,
     )
     .execute(&mut *tx)
+    .instrument(query_span("UPSERT", "co_purchases"))
     .await?;
 
     // Both the stored score and this order's 1 are decayed to the later of their two
@@ -75,6 +79,7 @@ pub async fn record_purchase(
         half_life.hours(),
     )
     .execute(&mut *tx)
+    .instrument(query_span("UPSERT", "popularity"))
     .await?;
 
     tx.commit().await
@@ -98,6 +103,7 @@ pub async fn upsert_product(
         at,
     )
     .execute(db)
+    .instrument(query_span("UPSERT", "known_products"))
     .await?;
     Ok(())
 }
@@ -121,6 +127,7 @@ pub async fn mark_product_deleted(
         at,
     )
     .execute(db)
+    .instrument(query_span("UPSERT", "known_products"))
     .await?;
     Ok(())
 }

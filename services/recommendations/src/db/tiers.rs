@@ -3,8 +3,10 @@
 //! Every query leaves out products known to be deleted and the product being looked at.
 
 use crate::domain::{HalfLife, Limit, Recommendation};
+use shop_db::query_span;
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// What is most often bought together with what `user_id` bought, minus what they
@@ -38,6 +40,7 @@ pub async fn personalized(
         limit.as_i64(),
     )
     .fetch_all(db)
+    .instrument(query_span("SELECT", "co_purchases"))
     .await
 }
 
@@ -64,6 +67,7 @@ pub async fn co_purchased(
         limit.as_i64(),
     )
     .fetch_all(db)
+    .instrument(query_span("SELECT", "co_purchases"))
     .await
 }
 
@@ -94,6 +98,7 @@ pub async fn popular(
         limit.as_i64(),
     )
     .fetch_all(db)
+    .instrument(query_span("SELECT", "popularity"))
     .await
 }
 
@@ -120,5 +125,6 @@ pub async fn static_list(
         limit.as_i64(),
     )
     .fetch_all(db)
+    .instrument(query_span("SELECT", "known_products"))
     .await
 }

@@ -3,8 +3,10 @@
 use crate::domain::account::{Account, Email, UserName};
 use crate::domain::password::PasswordHash;
 use shop_auth::Role;
+use shop_db::query_span;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// The unique index on `lower(email)`: violating it means the address is taken.
@@ -39,6 +41,7 @@ pub async fn insert(
         password_hash.0,
     )
     .fetch_one(conn)
+    .instrument(query_span("INSERT", "accounts"))
     .await?
     .try_into()
 }
@@ -50,6 +53,7 @@ pub async fn find(pool: &PgPool, id: Uuid) -> Result<Option<Account>, sqlx::Erro
         id,
     )
     .fetch_optional(pool)
+    .instrument(query_span("SELECT", "accounts"))
     .await?
     .map(Account::try_from)
     .transpose()
@@ -68,6 +72,7 @@ pub async fn find_credentials(
         email.trim(),
     )
     .fetch_optional(pool)
+    .instrument(query_span("SELECT", "accounts"))
     .await?;
     row.map(|row| {
         Ok(Credentials {
@@ -103,6 +108,7 @@ pub async fn upsert_admin(
         password_hash.0,
     )
     .fetch_one(conn)
+    .instrument(query_span("UPSERT", "accounts"))
     .await?;
     Ok((row.id, row.created))
 }

@@ -3,8 +3,10 @@
 //! Times come from the database's clock, the same for every instance.
 
 use crate::domain::throttle::AttemptKeys;
+use shop_db::query_span;
 use sqlx::PgPool;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// How long until `keys` may try again, if any of them has `max_failures` failures in the
 /// current `window`.
@@ -29,6 +31,7 @@ pub async fn lockout(
         max_failures,
     )
     .fetch_one(pool)
+    .instrument(query_span("SELECT", "login_failures"))
     .await?;
     Ok(remaining.map(|secs| Duration::from_secs_f64(secs.max(0.0))))
 }
@@ -55,6 +58,7 @@ pub async fn record(
         window.as_secs_f64(),
     )
     .execute(pool)
+    .instrument(query_span("UPSERT", "login_failures"))
     .await?;
     Ok(())
 }
@@ -66,6 +70,7 @@ pub async fn clear_account(pool: &PgPool, email_key: &str) -> Result<(), sqlx::E
         email_key,
     )
     .execute(pool)
+    .instrument(query_span("DELETE", "login_failures"))
     .await?;
     Ok(())
 }

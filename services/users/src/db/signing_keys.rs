@@ -1,6 +1,8 @@
 //! `users.signing_keys`: the generated token signing key, shared by every instance.
 
+use shop_db::query_span;
 use sqlx::PgPool;
+use tracing::Instrument;
 
 /// The stored signing key (PKCS#8 PEM); when there is none yet, stores `candidate_pem`
 /// (whose key id is `candidate_kid`) and returns it. Instances starting together agree:
@@ -13,11 +15,13 @@ pub async fn get_or_insert(
     let mut tx = pool.begin().await?;
     sqlx::query!("LOCK TABLE users.signing_keys IN SHARE ROW EXCLUSIVE MODE")
         .execute(&mut *tx)
+        .instrument(query_span("LOCK", "signing_keys"))
         .await?;
     let stored = sqlx::query_scalar!(
         "SELECT private_key_pem FROM users.signing_keys ORDER BY created_at DESC LIMIT 1"
     )
     .fetch_optional(&mut *tx)
+    .instrument(query_span("SELECT", "signing_keys"))
     .await?;
     let pem = match stored {
         Some(pem) => pem,
@@ -28,6 +32,7 @@ pub async fn get_or_insert(
                 candidate_pem,
             )
             .execute(&mut *tx)
+            .instrument(query_span("INSERT", "signing_keys"))
             .await?;
             candidate_pem.to_owned()
         }
