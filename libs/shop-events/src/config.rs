@@ -1,6 +1,7 @@
 //! Where the broker is and how topics are laid out.
 
 use shop_config::{ConfigError, Env};
+use std::time::Duration;
 
 /// How a service reaches Kafka.
 #[derive(Debug, Clone)]
@@ -12,7 +13,13 @@ pub struct KafkaConfig {
     /// Put before every topic name and consumer group id, e.g. `test-1234.` (empty in the
     /// shop): lets tests, or several environments sharing one cluster, keep to their own.
     pub topic_prefix: String,
+    /// How often librdkafka reports its statistics, which the `consumer_lag` gauge comes
+    /// from: 15 s, as often as Prometheus scrapes by default (tests want it sooner).
+    pub statistics_interval: Duration,
 }
+
+/// See [`KafkaConfig::statistics_interval`].
+const STATISTICS_INTERVAL: Duration = Duration::from_secs(15);
 
 impl KafkaConfig {
     /// `KAFKA_BROKERS` (default `127.0.0.1:9092`) and `KAFKA_TOPIC_PARTITIONS` (default 3).
@@ -21,6 +28,7 @@ impl KafkaConfig {
             brokers: env.string("KAFKA_BROKERS", "127.0.0.1:9092"),
             topic_partitions: env.parse("KAFKA_TOPIC_PARTITIONS", 3)?,
             topic_prefix: String::new(),
+            statistics_interval: STATISTICS_INTERVAL,
         };
         if config.topic_partitions < 1 {
             return Err(ConfigError::Invalid {
@@ -38,6 +46,7 @@ impl KafkaConfig {
             brokers: brokers.into(),
             topic_partitions: 3,
             topic_prefix: String::new(),
+            statistics_interval: STATISTICS_INTERVAL,
         }
     }
 

@@ -4,7 +4,7 @@
 use crate::backoff::{Backoff, sleep_unless_cancelled};
 use crate::envelope::EnvelopeHead;
 use crate::headers::{self, HeaderExtractor};
-use crate::{Envelope, Event, EventsError, KafkaConfig, kafka, topics};
+use crate::{DetachedConsumer, Envelope, Event, EventsError, KafkaConfig, kafka, topics};
 use futures::FutureExt;
 use rdkafka::ClientContext;
 use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
@@ -107,7 +107,7 @@ impl Default for ConsumerSettings {
 /// `dead_lettered`, `ignored`), `events_duplicate_total{topic}`, `events_dlq_total{topic}`,
 /// and the `consumer_lag{group,topic,partition}` gauge from librdkafka's statistics.
 pub struct EventConsumer<H> {
-    consumer: StreamConsumer<ConsumerStats>,
+    consumer: DetachedConsumer<ConsumerStats>,
     dead_letters: kafka::IdempotentProducer,
     pool: PgPool,
     handler: H,
@@ -170,7 +170,10 @@ impl<H: Handler> EventConsumer<H> {
             // Offsets are committed by hand, after the database commit.
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
-            .set("statistics.interval.ms", "15000")
+            .set(
+                "statistics.interval.ms",
+                kafka.statistics_interval.as_millis().to_string(),
+            )
             .create_with_context(ConsumerStats {
                 group: group_id.to_owned(),
             })?;
@@ -178,7 +181,7 @@ impl<H: Handler> EventConsumer<H> {
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         consumer.subscribe(&names)?;
         Ok(Self {
-            consumer,
+            consumer: DetachedConsumer::new(consumer),
             dead_letters: kafka::IdempotentProducer::new(kafka, &format!("{group_id}-dlq"))?,
             pool,
             handler,
@@ -238,7 +241,20 @@ impl<H: Handler> EventConsumer<H> {
                 self.prune().await;
             }
         }
-        tracing::info!(group = %self.group_id, "event consumer stopped");
+        // Leaving the group tells the broker to hand our partitions to another replica
+        // now rather than after the session timeout; but a shutdown must not hang on it.
+        let Self {
+            consumer, group_id, ..
+        } = self;
+        if consumer.close(CLOSE_PATIENCE).await {
+            tracing::info!(group = %group_id, "event consumer stopped");
+        } else {
+            tracing::warn!(
+                group = %group_id,
+                patience = ?CLOSE_PATIENCE,
+                "event consumer stopped without leaving its group in time"
+            );
+        }
     }
 
     /// Processes one message in a span continuing the producer's trace. `None` when
@@ -461,6 +477,10 @@ impl<H: Handler> EventConsumer<H> {
 
 /// How often processed event ids are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// How long a stopping consumer waits to leave its group: well inside the shutdown grace
+/// period of an orchestrator (30 s by default in Kubernetes).
+const CLOSE_PATIENCE: Duration = Duration::from_secs(5);
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     let detail = panic

@@ -64,6 +64,7 @@
 //! ```
 
 mod backoff;
+mod closing;
 mod config;
 mod consumer;
 mod envelope;
@@ -77,6 +78,7 @@ pub mod outbox;
 mod relay;
 pub mod topics;
 
+pub use closing::DetachedConsumer;
 pub use config::KafkaConfig;
 pub use consumer::{ConsumerSettings, EventConsumer, Handler, HandlerError};
 pub use envelope::Envelope;

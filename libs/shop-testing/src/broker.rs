@@ -25,7 +25,7 @@ pub fn unique_topic_prefix() -> String {
 #[derive(Debug)]
 pub struct PrivateBroker {
     proxy: TcpProxy,
-    _tansu: tokio::process::Child,
+    tansu: tokio::process::Child,
 }
 
 impl PrivateBroker {
@@ -58,10 +58,7 @@ impl PrivateBroker {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Ok(Self {
-            proxy,
-            _tansu: tansu,
-        })
+        Ok(Self { proxy, tansu })
     }
 
     /// The bootstrap address to give clients (the proxy's).
@@ -76,6 +73,30 @@ impl PrivateBroker {
 
     pub fn reconnect(&self) {
         self.proxy.enable();
+    }
+
+    /// Suspends the broker process (`SIGSTOP`): connections stay open and nothing answers,
+    /// as with a broker that hangs rather than one that is gone.
+    pub fn freeze(&self) -> anyhow::Result<()> {
+        self.signal("STOP")
+    }
+
+    /// Resumes a [`freeze`](Self::freeze)d broker (`SIGCONT`).
+    pub fn thaw(&self) -> anyhow::Result<()> {
+        self.signal("CONT")
+    }
+
+    fn signal(&self, name: &str) -> anyhow::Result<()> {
+        let pid = self
+            .tansu
+            .id()
+            .ok_or_else(|| anyhow::anyhow!("the broker process has exited"))?;
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(pid.to_string())
+            .status()?;
+        anyhow::ensure!(status.success(), "kill -{name} {pid}: {status}");
+        Ok(())
     }
 }
 

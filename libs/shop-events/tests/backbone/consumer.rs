@@ -1,15 +1,16 @@
 //! Idempotent consumers, the dead-letter topic, and trace context from producer to handler.
 
-use crate::helpers::{TestContext, header, metric};
+use crate::helpers::{TestContext, eventually, header, metric};
 use crate::{Recorder, order_confirmed};
 use rdkafka::Message;
 use shop_events::{
     ConsumerSettings, Envelope, EventConsumer, Handler, HandlerError, OutboxRelay, outbox, topics,
 };
+use shop_testing::PrivateBroker;
 use sqlx::PgConnection;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -273,6 +274,95 @@ async fn old_processed_event_ids_are_forgotten() {
                 .await
                 .unwrap();
         ids == [recent.id]
+    })
+    .await;
+    stop(consumer).await;
+}
+
+#[tokio::test]
+async fn a_consumer_stops_promptly_even_when_the_broker_stops_answering() {
+    let broker = PrivateBroker::start().await.expect("a broker of our own");
+    let ctx = TestContext::with_brokers(&broker.brokers()).await;
+    let consumer = start(&ctx, "frozen-broker", Recorder);
+    // A member of its group for sure: it has handled an event.
+    ctx.produce(&order_confirmed()).await;
+    ctx.wait_until_seen(1).await;
+
+    // A hung broker never answers the consumer's request to leave its group. Waiting for
+    // that answer (as dropping an rdkafka consumer does) would hang the shutdown with it.
+    broker.freeze().expect("the broker suspended");
+    let (shutdown, task) = consumer;
+    let stopping = Instant::now();
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(20), task)
+        .await
+        .expect("the consumer stops although the broker does not answer")
+        .expect("the consumer task ends without panicking");
+    let took = stopping.elapsed();
+    assert!(
+        took < Duration::from_secs(8),
+        "stopping took {took:?}: more than the 5 s the consumer waits to leave its group"
+    );
+    broker.thaw().expect("the broker resumed");
+}
+
+/// Takes its time over each event: a consumer slower than its producers.
+struct Slow;
+
+impl Handler for Slow {
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        envelope: &Envelope,
+    ) -> Result<(), HandlerError> {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        Recorder.handle(conn, envelope).await
+    }
+}
+
+/// The `consumer_lag` of `group` over all partitions, as `/metrics` shows it.
+fn total_lag(group: &str) -> f64 {
+    shop_telemetry::metrics::render()
+        .lines()
+        .filter(|line| line.starts_with("consumer_lag{"))
+        .filter(|line| line.contains(&format!("group=\"{group}\"")))
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn consumer_lag_shows_the_events_waiting_for_a_slow_consumer() {
+    let mut ctx = TestContext::new().await;
+    ctx.kafka.statistics_interval = Duration::from_millis(100);
+    let group = "slow";
+    let consumer = start(&ctx, group, Slow);
+    let broker_group = ctx.kafka.group(group);
+    // One order's events share a key, so a partition: they queue behind each other.
+    let order_id = uuid::Uuid::now_v7();
+    let event = || {
+        Envelope::new(
+            "orders",
+            shop_events::event::OrderConfirmed {
+                order_id,
+                user_id: uuid::Uuid::now_v7(),
+                items: vec![],
+            },
+        )
+    };
+    // The first is handled and committed: librdkafka counts the lag from a commit.
+    ctx.produce(&event()).await;
+    ctx.wait_until_seen(1).await;
+    for _ in 0..8 {
+        ctx.produce(&event()).await;
+    }
+    // 8 events × 250 ms: two seconds in which the statistics see them waiting.
+    eventually("the lag shows events waiting", || async {
+        total_lag(&broker_group) >= 3.0
+    })
+    .await;
+    ctx.wait_until_seen(9).await;
+    eventually("the lag is back to zero", || async {
+        total_lag(&broker_group) == 0.0
     })
     .await;
     stop(consumer).await;

@@ -6,7 +6,7 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use shop_events::{Envelope, KafkaConfig};
+use shop_events::{DetachedConsumer, Envelope, KafkaConfig};
 use shop_testing::TestDatabase;
 use sqlx::PgPool;
 use std::sync::Once;
@@ -193,6 +193,8 @@ impl TestContext {
             .set("enable.auto.commit", "false")
             .create()
             .expect("reader");
+        // Detached: dropping a consumer that is still joining its group can hang.
+        let consumer = DetachedConsumer::new(consumer);
         consumer.subscribe(&[topic]).expect("subscribed");
         let mut messages = Vec::new();
         let deadline = Instant::now() + PATIENCE;

@@ -11,7 +11,7 @@ use shop_auth::Role;
 use shop_auth::testing::TestIssuer;
 use shop_db::DbConfig;
 use shop_events::event::Event;
-use shop_events::{Envelope, KafkaConfig, topics};
+use shop_events::{DetachedConsumer, Envelope, KafkaConfig, topics};
 use shop_server::{Env, ServerConfig};
 use shop_testing::{RunningService, TcpProxy, TestDatabase};
 use sqlx::PgPool;
@@ -339,7 +339,7 @@ pub async fn read_raw(kafka: &KafkaConfig, topic: &str, count: usize) -> Vec<Own
 /// A consumer of every partition of `topic` from its beginning. Assigned partitions, not a
 /// group subscription: nothing to join, nothing committed (librdkafka wants a group id all
 /// the same).
-fn assigned_reader(kafka: &KafkaConfig, topic: &str) -> StreamConsumer {
+fn assigned_reader(kafka: &KafkaConfig, topic: &str) -> DetachedConsumer {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", &kafka.brokers)
         .set(
@@ -356,7 +356,8 @@ fn assigned_reader(kafka: &KafkaConfig, topic: &str) -> StreamConsumer {
             .expect("a partition");
     }
     consumer.assign(&partitions).expect("partitions assigned");
-    consumer
+    // Detached: with a group id, dropping it closes as a group member, which can hang.
+    DetachedConsumer::new(consumer)
 }
 
 /// Polls `condition` until it holds, failing the test with `what` after [`PATIENCE`].

@@ -211,6 +211,8 @@ async fn read(app: &TestApp, topic: &str, count: usize) -> Vec<OwnedMessage> {
         .set("enable.auto.commit", "false")
         .create()
         .expect("reader");
+    // Detached: dropping a consumer that is still joining its group can hang.
+    let consumer = shop_events::DetachedConsumer::new(consumer);
     consumer.subscribe(&[topic]).expect("subscribed");
     let deadline = Instant::now() + PATIENCE;
     let mut messages = Vec::new();
