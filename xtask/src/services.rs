@@ -69,10 +69,8 @@ pub fn local_env(database: &str) -> BTreeMap<&'static str, Vec<(String, String)>
         {
             env.push(("DATABASE_URL".to_owned(), url));
         }
-        if service.schema.is_some() {
-            // The demo lets an admin break and heal services from the ops panel (/ops).
-            env.push(("FAULTS_ENABLED".to_owned(), "true".to_owned()));
-        }
+        // The demo lets an admin break and heal services (the ops panel, /ops/faults).
+        env.push(("FAULTS_ENABLED".to_owned(), "true".to_owned()));
         if service.name == "users" {
             // The demo's administrator (catalog's admin API, later the ops panel).
             env.push(("ADMIN_EMAIL".to_owned(), ADMIN_EMAIL.to_owned()));

@@ -5,8 +5,10 @@ use crate::domain::home::{PopularCache, RecentSources};
 use crate::routes;
 use crate::web;
 use crate::web::session::CookieJar;
+use axum::middleware::from_fn_with_state;
+use shop_faults::Faults;
 use shop_http::ServiceClient;
-use shop_server::{Application, ServiceBuilder, ServiceInfo};
+use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
 use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -15,10 +17,6 @@ pub const SERVICE: ServiceInfo = ServiceInfo {
     version: env!("CARGO_PKG_VERSION"),
 };
 
-/// The most the home page waits for recommendations: they are a garnish, and a page that
-/// waits for them is slower for everyone. Past it, a fallback answers (see `routes::home`).
-pub const RECOMMENDATIONS_BUDGET: Duration = Duration::from_millis(150);
-
 /// A client per domain service: the storefront owns no data of its own.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -26,6 +24,9 @@ pub struct AppState {
     pub catalog: ServiceClient,
     pub orders: ServiceClient,
     pub recommendations: ServiceClient,
+    /// The most a page waits for recommendations; past it, a fallback answers (see
+    /// `routes::home`).
+    pub recommendations_budget: Duration,
     /// The last good popular list, for when recommendations cannot answer.
     pub popular: PopularCache,
     /// Where the recommendations of the last minute came from (the ops panel shows it).
@@ -48,6 +49,7 @@ impl AppState {
             catalog: client("catalog", &upstreams.catalog_url),
             orders: client("orders", &upstreams.orders_url),
             recommendations: client("recommendations", &upstreams.recommendations_url),
+            recommendations_budget: upstreams.recommendations_budget,
             popular: PopularCache::default(),
             recent_sources: RecentSources::default(),
             probe: reqwest::Client::builder()
@@ -71,12 +73,17 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Builds the state and binds the listener. The storefront is ready as soon as it runs:
 /// its pages degrade when a service behind it is down, rather than the whole shop.
+/// Injected faults (when enabled) reach its JSON API and its web pages alike.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let state = AppState::new(&config);
+    let faults = Faults::new(config.faults);
+    let inject = || from_fn_with_state(faults.clone(), shop_faults::inject);
     let app = ServiceBuilder::new(SERVICE)
         .settings(config.server.http)
-        .api(api().with_state(state.clone()))
-        .pages(web::router(state))
+        .api(api().with_state(state.clone()).layer(inject()))
+        .pages(web::router(state).layer(inject()))
+        .pages(faults.router(config.auth.verifier()))
+        .readiness(faults.readiness(Readiness::default()))
         .bind(config.server.listen_addr)
         .await?;
     Ok(app)

@@ -1,5 +1,7 @@
 //! The storefront's configuration, from environment variables.
 
+use shop_auth::AuthConfig;
+use shop_faults::FaultsConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
 use std::time::Duration;
 
@@ -12,6 +14,10 @@ pub struct Upstreams {
     pub recommendations_url: String,
     /// The longest the storefront waits for any one of them.
     pub timeout: Duration,
+    /// The longest it waits for recommendations (`RECOMMENDATIONS_BUDGET_MS`, default
+    /// 150 ms) before a fallback answers instead: they are a garnish, and a page that waits
+    /// for them is slower for everyone.
+    pub recommendations_budget: Duration,
 }
 
 /// How the web pages keep a visitor's session and cart.
@@ -41,6 +47,10 @@ pub struct Config {
     pub server: ServerConfig,
     pub upstreams: Upstreams,
     pub web: WebConfig,
+    /// `JWKS_URL`: the keys that verify an admin's token at `/ops/faults`.
+    pub auth: AuthConfig,
+    /// `FAULTS_ENABLED` (default `false`): admins may inject faults at `/ops/faults`.
+    pub faults: FaultsConfig,
 }
 
 impl Config {
@@ -53,12 +63,16 @@ impl Config {
                 orders_url: env.string("ORDERS_URL", "http://127.0.0.1:8083"),
                 recommendations_url: env.string("RECOMMENDATIONS_URL", "http://127.0.0.1:8084"),
                 timeout: env.millis("UPSTREAM_TIMEOUT_MS", Duration::from_secs(2))?,
+                recommendations_budget: env
+                    .millis("RECOMMENDATIONS_BUDGET_MS", Duration::from_millis(150))?,
             },
             web: WebConfig {
                 session_secret: env.string("SESSION_SECRET", ""),
                 cookie_secure: env.parse("COOKIE_SECURE", true)?,
                 jaeger_ui_url: env.string("JAEGER_UI_URL", "http://localhost:16686"),
             },
+            auth: AuthConfig::from_env(env)?,
+            faults: FaultsConfig::from_env(env)?,
         })
     }
 }

@@ -8,7 +8,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use shop_http::{RawResponse, ServiceClient};
+use shop_http::{CallError, RawResponse, ServiceClient};
 use shop_server::Problem;
 use std::net::SocketAddr;
 use utoipa::IntoResponses;
@@ -66,6 +66,17 @@ impl Incoming {
         method: Method,
         path: &str,
     ) -> Result<Response, Error> {
+        let answer = self.send(upstream, method, path).await?;
+        Ok(pass_back(answer))
+    }
+
+    /// Sends this request to `path` of `upstream`: its answer, whatever the status.
+    pub async fn send(
+        self,
+        upstream: &ServiceClient,
+        method: Method,
+        path: &str,
+    ) -> Result<RawResponse, CallError> {
         let target = match &self.query {
             Some(query) => format!("{path}?{query}"),
             None => path.to_owned(),
@@ -74,13 +85,20 @@ impl Incoming {
         if !self.body.is_empty() {
             request = request.body(self.body);
         }
-        let answer = upstream.send_raw(request).await?;
-        Ok(pass_back(answer))
+        upstream.send_raw(request).await
+    }
+
+    /// The query string's `name` parameter, if there is one.
+    pub fn query_parameter(&self, name: &str) -> Option<String> {
+        let query = self.query.as_deref()?;
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
     }
 }
 
 /// The upstream's status, meaningful headers and body, as the storefront's own answer.
-fn pass_back(answer: RawResponse) -> Response {
+pub fn pass_back(answer: RawResponse) -> Response {
     let mut response = Response::new(Body::from(answer.body));
     *response.status_mut() = answer.status;
     *response.headers_mut() = only(&answer.headers, &ANSWER_HEADERS);

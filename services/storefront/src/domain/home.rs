@@ -86,11 +86,8 @@ impl PopularCache {
     /// What to show without the recommendations service: the cached popular list, else the
     /// newest products of the catalog `page` (a `Page<Product>`), at most `limit`.
     pub fn fallback(&self, page: &serde_json::Value, limit: usize) -> Recommendations {
-        if let Some(items) = self.lock().clone() {
-            return Recommendations {
-                source: Source::FallbackCache,
-                items: items.into_iter().take(limit).collect(),
-            };
+        if let Some(cached) = self.cached(limit) {
+            return cached;
         }
         let mut listed: Vec<ListedProduct> = page
             .get("items")
@@ -109,6 +106,15 @@ impl PopularCache {
                 })
                 .collect(),
         }
+    }
+
+    /// The cached popular list, at most `limit` of it, if there is one.
+    pub fn cached(&self, limit: usize) -> Option<Recommendations> {
+        let items = self.lock().clone()?;
+        Some(Recommendations {
+            source: Source::FallbackCache,
+            items: items.into_iter().take(limit).collect(),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Vec<Recommended>>> {

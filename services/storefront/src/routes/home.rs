@@ -1,6 +1,6 @@
 //! `GET /api/home`: the home page's data in one call.
 
-use crate::app::{AppState, RECOMMENDATIONS_BUDGET};
+use crate::app::AppState;
 use crate::domain::home::{Home, Recommendations};
 use crate::error::Error;
 use crate::forward::PassThroughErrors;
@@ -35,7 +35,7 @@ pub async fn load(state: &AppState) -> Result<Home, Error> {
     let products_path = format!("/v1/products?page=1&per_page={LISTED}");
     // A deadline of its own for this one call: the client gives it what is left minus the
     // margin (130 ms), which the margin leaves for the fallback.
-    let recommendations_deadline = Instant::now() + RECOMMENDATIONS_BUDGET;
+    let recommendations_deadline = Instant::now() + state.recommendations_budget;
     let (recommended, products) = tokio::join!(
         shop_http::deadline::scope(
             recommendations_deadline,
@@ -46,24 +46,43 @@ pub async fn load(state: &AppState) -> Result<Home, Error> {
         state.catalog.get_json::<serde_json::Value>(&products_path),
     );
     let products = products?;
-    let recommendations = match recommended {
-        Ok(answer) => {
-            state.popular.remember(&answer);
-            answer
-        }
-        Err(error) => {
-            tracing::warn!(%error, "recommendations unavailable, answering a fallback");
-            state.popular.fallback(&products, RECOMMENDED)
-        }
-    };
+    let recommendations = recommended.unwrap_or_else(|error| {
+        tracing::warn!(%error, "recommendations unavailable, answering a fallback");
+        state.popular.fallback(&products, RECOMMENDED)
+    });
+    served(state, &recommendations);
+    Ok(Home {
+        recommendations,
+        products,
+    })
+}
+
+/// Without the recommendations service: the cached popular list, else the newest products
+/// of the catalog's first page (none if the catalog fails too), at most `limit`.
+pub async fn fallback(state: &AppState, limit: usize) -> Recommendations {
+    if let Some(cached) = state.popular.cached(limit) {
+        return cached;
+    }
+    let products_path = format!("/v1/products?page=1&per_page={LISTED}");
+    let products = state
+        .catalog
+        .get_json::<serde_json::Value>(&products_path)
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "no catalog for the recommendations fallback either");
+            serde_json::Value::Null
+        });
+    state.popular.fallback(&products, limit)
+}
+
+/// Books recommendations being served: a popular list is kept for the fallback, the
+/// ops panel and `storefront_recommendations_served_total` count the source.
+pub fn served(state: &AppState, recommendations: &Recommendations) {
+    state.popular.remember(recommendations);
     state.recent_sources.record(recommendations.source);
     metrics::counter!(
         "storefront_recommendations_served_total",
         "source" => recommendations.source.as_str()
     )
     .increment(1);
-    Ok(Home {
-        recommendations,
-        products,
-    })
 }

@@ -1,6 +1,6 @@
 //! Browsing: the home page, search and category listings, a product's page.
 
-use crate::app::{AppState, RECOMMENDATIONS_BUDGET};
+use crate::app::AppState;
 use crate::domain::home::{Recommendations, Source};
 use crate::routes::home as home_data;
 use crate::web::catalog::{self, Category, Listing, Page, Product};
@@ -223,7 +223,7 @@ pub async fn product(
 async fn bought_together(state: &AppState, id: Uuid) -> Option<(Source, Vec<Product>)> {
     let path = format!("/v1/recommendations?product_id={id}&limit={BOUGHT_TOGETHER}");
     let answer: Recommendations = shop_http::deadline::scope(
-        Instant::now() + RECOMMENDATIONS_BUDGET,
+        Instant::now() + state.recommendations_budget,
         state.recommendations.get_json(&path),
     )
     .await

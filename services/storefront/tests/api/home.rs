@@ -1,6 +1,6 @@
 //! `GET /api/home` never fails because of recommendations: a fallback answers, and says so.
 
-use crate::helpers::{serve, spawn_shop_with_catalog, spawn_storefront};
+use crate::helpers::{closed_url, serve, spawn_shop_with_catalog, spawn_storefront};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -182,4 +182,59 @@ async fn an_open_breaker_shows_in_ops_dependencies_and_the_fallback_still_answer
     assert_eq!(entry["state"], "open", "{entry}");
     assert_eq!(entry["failures"], 10, "{entry}");
     assert_eq!(entry["short_circuited"], 2, "{entry}");
+}
+
+/// `GET /api/recommendations?{query}` through the storefront: the status and the body.
+async fn recommended(storefront: &shop_testing::RunningService, query: &str) -> (u16, Value) {
+    let response = storefront
+        .get(&format!("/api/recommendations?{query}"))
+        .await;
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON body"))
+}
+
+#[tokio::test]
+async fn the_recommendations_api_falls_back_like_the_home_page() {
+    let mode = Arc::new(AtomicU8::new(POPULAR_LIST));
+    let storefront = spawn_storefront(vec![
+        ("CATALOG_URL", serve(catalog()).await),
+        (
+            "RECOMMENDATIONS_URL",
+            serve(recommendations(mode.clone())).await,
+        ),
+    ])
+    .await;
+    let (status, fresh) = recommended(&storefront, "limit=5").await;
+    assert_eq!((status, &fresh["source"]), (200, &json!("popular")));
+
+    // Failing: the popular list just seen answers.
+    mode.store(FAILING, Ordering::SeqCst);
+    let (status, cached) = recommended(&storefront, "limit=5").await;
+    assert_eq!(status, 200, "{cached}");
+    assert_eq!(cached["source"], "fallback-cache", "{cached}");
+    assert_eq!(ids(&cached), [POPULAR.to_string()]);
+
+    // Slow: the fallback answers within the budget instead of waiting 2 s.
+    mode.store(SLOW, Ordering::SeqCst);
+    let started = Instant::now();
+    let (status, quick) = recommended(&storefront, "limit=5").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!((status, &quick["source"]), (200, &json!("fallback-cache")));
+}
+
+#[tokio::test]
+async fn without_a_cached_list_the_recommendations_api_answers_the_newest_products() {
+    let storefront = spawn_storefront(vec![
+        ("CATALOG_URL", serve(catalog()).await),
+        ("RECOMMENDATIONS_URL", closed_url().await),
+    ])
+    .await;
+    let (status, answer) = recommended(&storefront, "limit=1").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["source"], "fallback-catalog", "{answer}");
+    assert_eq!(ids(&answer), [NEWER.to_string()], "the newest, limit 1");
 }

@@ -433,3 +433,57 @@ async fn the_ops_panel_is_for_admins_only_and_shows_every_service() {
             .contains("/search?service=storefront&tags=")
     );
 }
+
+#[tokio::test]
+async fn with_users_down_the_shop_still_shows_the_catalog_logged_out() {
+    let mut shop = spawn_full_shop().await;
+    // A customer who signed in before the outage keeps the session in the cookie.
+    let mut alice = Browser::new(shop.storefront.base_url());
+    register(&mut alice, "Alice").await;
+    drop(shop.users.take());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut visitor = Browser::new(shop.storefront.base_url());
+    let home = visitor.get("/").await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("Log in"), "the logged-out view");
+    let products = product_links(&home.body);
+    assert!(!products.is_empty(), "the catalog is listed: {}", home.body);
+    let product = visitor.get(&format!("/products/{}", products[0])).await;
+    assert_eq!(product.status, 200, "{}", product.body);
+    assert_eq!(visitor.get("/search?q=tea").await.status, 200);
+    let added = visitor
+        .submit(
+            &format!("/products/{}", products[0]),
+            "/cart/add",
+            &[("product_id", &products[0].to_string())],
+        )
+        .await;
+    assert_eq!(added.status, 200, "the cart needs no users service");
+    assert_eq!(shop.storefront.get("/api/home").await.status(), 200);
+    assert_eq!(shop.storefront.get("/api/products").await.status(), 200);
+
+    // Signing in needs the users service: a page that says so, not an error 500.
+    let login = visitor
+        .submit(
+            "/login",
+            "/login",
+            &[
+                ("email", "alice@example.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(login.status, 503, "{}", login.body);
+    assert!(
+        login
+            .body
+            .contains("The users service cannot answer right now"),
+        "{}",
+        login.body
+    );
+    // The customer signed in before still browses.
+    let home = alice.get("/").await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("Hello, Alice"));
+}
