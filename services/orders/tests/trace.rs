@@ -232,6 +232,35 @@ async fn an_order_is_one_trace_across_http_and_kafka() {
         assert_eq!(consumer.attribute("messaging.system"), Some("kafka"));
         assert_eq!(consumer.attribute("outcome"), Some("processed"));
     }
+
+    // The picture in docs/observability.md: this trace, drawn like Jaeger's trace view.
+    let ports = [
+        (storefront_port.clone(), "storefront"),
+        (orders_port.clone(), "orders"),
+        (app.catalog.addr.port().to_string(), "catalog"),
+        (recommendations.addr.port().to_string(), "recommendations"),
+    ];
+    // Topics carry the test's prefix; deployed ones do not, so the picture leaves it out.
+    let unprefixed: Vec<ReceivedSpan> = trace
+        .iter()
+        .map(|span| ReceivedSpan {
+            name: span.name.replace(&app.topic_prefix, ""),
+            ..span.clone()
+        })
+        .collect();
+    let page = ReceivedSpan::waterfall_html("One checkout, one trace", &unprefixed, |span| {
+        let by_port = span
+            .attribute("server.port")
+            .filter(|_| span.kind == "server");
+        let by_group = span.attribute("messaging.consumer.group.name");
+        by_port
+            .and_then(|port| ports.iter().find(|(p, _)| p == port).map(|(_, s)| *s))
+            .or_else(|| by_group.and_then(|group| group.strip_prefix(&app.topic_prefix)))
+            .map(str::to_owned)
+    });
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("checkout-trace.html");
+    std::fs::write(&path, page).unwrap();
+    println!("trace waterfall: {}", path.display());
 }
 
 /// `/metrics` is Prometheus text with the families the dashboards use. One process has one
