@@ -61,6 +61,16 @@ fn recommendations(mode: Arc<AtomicU8>) -> Router {
         .with_state(mode)
 }
 
+/// The storefront in front of the two-product [`catalog`] and recommendations at
+/// `recommendations_url`.
+async fn storefront_before(recommendations_url: String) -> shop_testing::RunningService {
+    spawn_storefront(vec![
+        ("CATALOG_URL", serve(catalog()).await),
+        ("RECOMMENDATIONS_URL", recommendations_url),
+    ])
+    .await
+}
+
 async fn home(storefront: &shop_testing::RunningService) -> Value {
     let response = storefront.get("/api/home").await;
     assert_eq!(response.status(), 200);
@@ -102,14 +112,7 @@ async fn with_recommendations_stopped_the_newest_catalog_products_answer() {
 #[tokio::test]
 async fn the_last_popular_list_answers_while_recommendations_fail() {
     let mode = Arc::new(AtomicU8::new(POPULAR_LIST));
-    let storefront = spawn_storefront(vec![
-        ("CATALOG_URL", serve(catalog()).await),
-        (
-            "RECOMMENDATIONS_URL",
-            serve(recommendations(mode.clone())).await,
-        ),
-    ])
-    .await;
+    let storefront = storefront_before(serve(recommendations(mode.clone())).await).await;
     let fresh = home(&storefront).await;
     assert_eq!(fresh["recommendations"]["source"], "popular");
 
@@ -125,11 +128,7 @@ async fn the_last_popular_list_answers_while_recommendations_fail() {
 #[tokio::test]
 async fn slow_recommendations_do_not_slow_the_home_page() {
     let mode = Arc::new(AtomicU8::new(SLOW));
-    let storefront = spawn_storefront(vec![
-        ("CATALOG_URL", serve(catalog()).await),
-        ("RECOMMENDATIONS_URL", serve(recommendations(mode)).await),
-    ])
-    .await;
+    let storefront = storefront_before(serve(recommendations(mode)).await).await;
     let started = Instant::now();
     let answer = home(&storefront).await;
     let elapsed = started.elapsed();
@@ -155,11 +154,7 @@ async fn slow_recommendations_do_not_slow_the_home_page() {
 async fn an_open_breaker_shows_in_ops_dependencies_and_the_fallback_still_answers() {
     let mode = Arc::new(AtomicU8::new(FAILING));
     let recommendations_url = serve(recommendations(mode)).await;
-    let storefront = spawn_storefront(vec![
-        ("CATALOG_URL", serve(catalog()).await),
-        ("RECOMMENDATIONS_URL", recommendations_url.clone()),
-    ])
-    .await;
+    let storefront = storefront_before(recommendations_url.clone()).await;
     // Ten failures out of ten calls open the breaker; the next calls do not reach it.
     for _ in 0..12 {
         let answer = home(&storefront).await;
@@ -196,14 +191,7 @@ async fn recommended(storefront: &shop_testing::RunningService, query: &str) -> 
 #[tokio::test]
 async fn the_recommendations_api_falls_back_like_the_home_page() {
     let mode = Arc::new(AtomicU8::new(POPULAR_LIST));
-    let storefront = spawn_storefront(vec![
-        ("CATALOG_URL", serve(catalog()).await),
-        (
-            "RECOMMENDATIONS_URL",
-            serve(recommendations(mode.clone())).await,
-        ),
-    ])
-    .await;
+    let storefront = storefront_before(serve(recommendations(mode.clone())).await).await;
     let (status, fresh) = recommended(&storefront, "limit=5").await;
     assert_eq!((status, &fresh["source"]), (200, &json!("popular")));
 
@@ -228,11 +216,7 @@ async fn the_recommendations_api_falls_back_like_the_home_page() {
 
 #[tokio::test]
 async fn without_a_cached_list_the_recommendations_api_answers_the_newest_products() {
-    let storefront = spawn_storefront(vec![
-        ("CATALOG_URL", serve(catalog()).await),
-        ("RECOMMENDATIONS_URL", closed_url().await),
-    ])
-    .await;
+    let storefront = storefront_before(closed_url().await).await;
     let (status, answer) = recommended(&storefront, "limit=1").await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["source"], "fallback-catalog", "{answer}");
