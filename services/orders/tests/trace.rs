@@ -299,6 +299,30 @@ async fn check_metrics(app: &TestApp, recommendations: &RunningService, product_
         .find(|sample| sample.labels.get("type").map(String::as_str) == Some("OrderPlaced"))
         .unwrap_or_else(|| panic!("no OrderPlaced consumption counted:\n{text}"));
     assert!(consumed.value >= 1.0);
+
+    // The lag of recommendations' consumer, known once it has committed an offset.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let text = app.service.get("/metrics").await.text().await.unwrap();
+        let scrape = shop_testing::prometheus::parse(&text).unwrap();
+        let lags: Vec<f64> = scrape
+            .named("consumer_lag")
+            .filter(|sample| {
+                sample.labels.get("group").map(String::as_str)
+                    == Some(&format!("{}recommendations", app.topic_prefix))
+            })
+            .map(|sample| sample.value)
+            .collect();
+        if !lags.is_empty() {
+            assert!(lags.iter().all(|lag| *lag >= 0.0), "{lags:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no consumer_lag of recommendations:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// The producer span that is `consumer`'s parent: the context the Kafka headers carried.
@@ -364,6 +388,8 @@ async fn spawn_recommendations(app: &TestApp) -> RunningService {
     let mut config = recommendations::config::Config::from_env(&env).expect("config");
     config.server = ServerConfig::ephemeral();
     config.kafka.topic_prefix = app.topic_prefix.clone();
+    // Statistics, and so `consumer_lag`, every 200 ms rather than every 15 s.
+    config.kafka.statistics_interval = Duration::from_millis(200);
     RunningService::spawn(
         recommendations::app::build(config)
             .await
