@@ -144,9 +144,29 @@ impl Faults {
         })
     }
 
+    /// Whether fault injection is on (`FAULTS_ENABLED`).
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// The faults in force.
     pub fn active(&self) -> Vec<Fault> {
         self.read().clone()
+    }
+
+    /// Adds `fault`, replacing one with the same pattern; the faults in force after it.
+    /// (For a caller that checked the admin itself, like the storefront's ops panel.)
+    pub fn add(&self, fault: Fault) -> Result<Vec<Fault>, Problem> {
+        fault.validate()?;
+        let mut active = self.write();
+        active.retain(|existing| existing.route_pattern != fault.route_pattern);
+        active.push(fault);
+        Ok(active.clone())
+    }
+
+    /// Removes every fault.
+    pub fn clear(&self) {
+        self.write().clear();
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Fault>> {
@@ -200,12 +220,9 @@ async fn add(
     AdminOnly(admin): AdminOnly,
     Json(fault): Json<Fault>,
 ) -> Result<axum::Json<Vec<Fault>>, Problem> {
-    fault.validate()?;
+    let active = faults.add(fault.clone())?;
     tracing::warn!(admin = %admin.sub, ?fault, "fault injected");
-    let mut active = faults.write();
-    active.retain(|existing| existing.route_pattern != fault.route_pattern);
-    active.push(fault);
-    Ok(axum::Json(active.clone()))
+    Ok(axum::Json(active))
 }
 
 async fn list(State(faults): State<Faults>, _: AdminOnly) -> axum::Json<Vec<Fault>> {
@@ -214,7 +231,7 @@ async fn list(State(faults): State<Faults>, _: AdminOnly) -> axum::Json<Vec<Faul
 
 async fn clear(State(faults): State<Faults>, AdminOnly(admin): AdminOnly) -> StatusCode {
     tracing::warn!(admin = %admin.sub, "faults removed");
-    faults.write().clear();
+    faults.clear();
     StatusCode::NO_CONTENT
 }
 

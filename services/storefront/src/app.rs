@@ -38,6 +38,8 @@ pub struct AppState {
     pub jaeger_ui_url: String,
     /// Signs the web pages' session and cart cookies.
     pub cookies: CookieJar,
+    /// The storefront's own injected faults (the ops panel shows and changes them).
+    pub faults: Faults,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
                 .unwrap_or_default(),
             jaeger_ui_url: config.web.jaeger_ui_url.trim_end_matches('/').to_owned(),
             cookies: CookieJar::new(&config.web.session_secret, config.web.cookie_secure),
+            faults: Faults::new(config.faults),
         }
     }
 }
@@ -76,7 +79,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// Injected faults (when enabled) reach its JSON API and its web pages alike.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let state = AppState::new(&config);
-    let faults = Faults::new(config.faults);
+    let faults = state.faults.clone();
     let inject = || from_fn_with_state(faults.clone(), shop_faults::inject);
     let app = ServiceBuilder::new(SERVICE)
         .settings(config.server.http)

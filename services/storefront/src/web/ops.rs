@@ -17,6 +17,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use shop_http::{CallError, DependencyReport, ServiceClient};
 
+/// The storefront's own name on the panel: its faults are changed here, not over HTTP.
+const SELF: &str = "storefront";
+
 /// One service's health endpoints, as probed just now.
 struct Health {
     report: DependencyReport,
@@ -111,6 +114,13 @@ pub async fn panel(
         health(&state, &state.recommendations, token),
     );
     let services = [users, catalog, orders, recommendations];
+    let own_faults = state.faults.enabled().then(|| {
+        let active = state.faults.active();
+        active
+            .iter()
+            .filter_map(|fault| serde_json::to_value(fault).ok())
+            .collect()
+    });
     let sources = state.recent_sources.last_window();
     let this_trace = shop_telemetry::propagation::current_trace_id();
     Ok(page(
@@ -147,8 +157,9 @@ pub async fn panel(
             }
             section aria-labelledby="faults" {
                 h2 #faults { "Fault injection" }
+                (faults_view(SELF, &own_faults, &visitor))
                 @for service in &services {
-                    (faults_view(service, &visitor))
+                    (faults_view(service.report.dependency, &service.faults, &visitor))
                 }
             }
             section aria-labelledby="sources" {
@@ -183,12 +194,14 @@ pub async fn panel(
     ))
 }
 
-/// A service's injected faults, and the forms that add one or clear them.
-fn faults_view(service: &Health, visitor: &Visitor) -> Markup {
-    let name = service.report.dependency;
+/// A service's injected faults (`None`: off or unreachable), and the forms that add one
+/// or clear them.
+fn faults_view(name: &str, faults: &Option<Vec<Value>>, visitor: &Visitor) -> Markup {
+    // The storefront's own routes are its API and its pages; the others' are under /v1.
+    let suggested = if name == SELF { "/api/*" } else { "/v1/*" };
     html! {
         h3 { (name) }
-        @match &service.faults {
+        @match faults {
             None => p { "Fault injection is off (FAULTS_ENABLED) or the service is unreachable." },
             Some(faults) => {
                 @if faults.is_empty() {
@@ -203,7 +216,7 @@ fn faults_view(service: &Health, visitor: &Visitor) -> Markup {
                 form.fault method="post" action={ "/ops/faults/" (name) } {
                     (csrf_field(&visitor.session))
                     label for={ "pattern-" (name) } { "Route" }
-                    input id={ "pattern-" (name) } name="route_pattern" value="/v1/*" required;
+                    input id={ "pattern-" (name) } name="route_pattern" value=(suggested) required;
                     label for={ "latency-" (name) } { "Latency (ms)" }
                     input id={ "latency-" (name) } name="latency_ms" type="number" min="0";
                     label for={ "errors-" (name) } { "Error rate (0–1)" }
@@ -274,12 +287,16 @@ pub async fn inject(
     Form(form): Form<FaultForm>,
 ) -> Result<Redirect, PageError> {
     let token = &admin(&visitor)?.access_token;
+    let fault = form.into_fault()?;
+    if service == SELF {
+        return inject_own(&state, fault);
+    }
     let client = client(&state, &service)?;
     let response = state
         .probe
         .put(format!("{}/ops/faults", client.base_url()))
         .bearer_auth(token)
-        .json(&form.into_fault()?)
+        .json(&fault)
         .send()
         .await
         .map_err(|source| unreachable(client, source))?;
@@ -292,6 +309,21 @@ pub async fn inject(
     Ok(Redirect::to("/ops#faults"))
 }
 
+/// Injects `fault` into the storefront itself.
+fn inject_own(state: &AppState, fault: Value) -> Result<Redirect, PageError> {
+    if !state.faults.enabled() {
+        return Err(PageError::NotFound);
+    }
+    let refused =
+        |reason: String| PageError::BadForm(format!("{SELF} refused the fault: {reason}"));
+    let fault = serde_json::from_value(fault).map_err(|error| refused(error.to_string()))?;
+    state
+        .faults
+        .add(fault)
+        .map_err(|problem| refused(problem.to_string()))?;
+    Ok(Redirect::to("/ops#faults"))
+}
+
 /// `POST /ops/faults/{service}/clear`: removes that service's faults.
 pub async fn clear(
     State(state): State<AppState>,
@@ -300,6 +332,10 @@ pub async fn clear(
     Form(_): Form<serde::de::IgnoredAny>,
 ) -> Result<Redirect, PageError> {
     let token = &admin(&visitor)?.access_token;
+    if service == SELF {
+        state.faults.clear();
+        return Ok(Redirect::to("/ops#faults"));
+    }
     let client = client(&state, &service)?;
     state
         .probe

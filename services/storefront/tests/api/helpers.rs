@@ -178,6 +178,8 @@ pub async fn spawn_full_shop() -> FullShop {
         ("ORDERS_URL", orders.base_url()),
         ("RECOMMENDATIONS_URL", recommendations.base_url()),
         ("COOKIE_SECURE", "false".to_owned()),
+        ("FAULTS_ENABLED", "true".to_owned()),
+        ("JWKS_URL", issuer.jwks_url()),
     ])
     .await;
     FullShop {

@@ -424,6 +424,28 @@ async fn the_ops_panel_is_for_admins_only_and_shows_every_service() {
         panel.body
     );
 
+    // The storefront's own faults, from the same panel.
+    assert!(panel.body.contains("<h3>storefront</h3>"), "{}", panel.body);
+    let panel = admin
+        .submit(
+            "/ops",
+            "/ops/faults/storefront",
+            &[("route_pattern", "/api/products"), ("error_rate", "1")],
+        )
+        .await;
+    assert!(
+        panel
+            .body
+            .contains("&quot;route_pattern&quot;:&quot;/api/products&quot;"),
+        "{}",
+        panel.body
+    );
+    assert_eq!(shop.storefront.get("/api/products").await.status(), 503);
+    admin
+        .submit("/ops", "/ops/faults/storefront/clear", &[])
+        .await;
+    assert_eq!(shop.storefront.get("/api/products").await.status(), 200);
+
     let trace = admin.get("/ops/trace?request_id=abc").await;
     assert_eq!(trace.status, 303);
     assert!(
