@@ -6,6 +6,7 @@
 //! cargo xtask down      stop what `up` or `infra` started
 //! cargo xtask test      provision, then every test suite of the workspace, then a load test
 //! cargo xtask ci        cargo fmt --check, clippy -D warnings, then `test`
+//! cargo xtask bench     what trace export costs a request (off / collector up / unreachable)
 //! cargo xtask chaos <stop|start|restart> <service|broker>   break and heal what `up` runs
 //! cargo xtask events tail <topic>   print a topic's events as they arrive
 //! cargo xtask openapi   rewrite each service's committed openapi.json from the code
@@ -15,6 +16,7 @@
 //! Settings come from the environment: `DATABASE_ADMIN_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`) and `KAFKA_BROKERS` (`127.0.0.1:9092`).
 
+mod bench;
 mod broker;
 mod chaos;
 mod events;
@@ -27,7 +29,7 @@ mod workspace;
 use anyhow::{Context, bail};
 use std::process::Command;
 
-const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|chaos|events tail TOPIC|openapi|sqlx-prepare [PACKAGE…]>";
+const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|bench|chaos|events tail TOPIC|openapi|sqlx-prepare [PACKAGE…]>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -63,6 +65,7 @@ fn main() -> anyhow::Result<()> {
             command.env("UPDATE_CONTRACTS", "1");
             workspace::run(command)
         }
+        Some("bench") => runtime.block_on(bench::run()),
         Some("sqlx-prepare") => runtime.block_on(sqlx_prepare::run(&args[1..])),
         Some("events") => runtime.block_on(events::run(&args[1..])),
         Some("chaos") => runtime.block_on(chaos::run(&args[1..])),

@@ -16,7 +16,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 const CHILD: &str = "SHOP_TELEMETRY_EXPORT_CHILD";
-const REQUESTS: u32 = 400;
+/// How many requests a child measures (`cargo xtask bench` asks for more).
+const REQUESTS: &str = "SHOP_TELEMETRY_EXPORT_REQUESTS";
+const DEFAULT_REQUESTS: u32 = 400;
 
 #[test]
 fn requests_do_not_wait_for_an_unreachable_collector() {
@@ -118,11 +120,15 @@ async fn serve_and_measure() {
     for _ in 0..50 {
         call().await; // warm-up: connections, allocations
     }
+    let requests: u32 = std::env::var(REQUESTS)
+        .ok()
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(DEFAULT_REQUESTS);
     let started = Instant::now();
-    for _ in 0..REQUESTS {
+    for _ in 0..requests {
         call().await;
     }
-    let mean = started.elapsed().as_secs_f64() / f64::from(REQUESTS);
+    let mean = started.elapsed().as_secs_f64() / f64::from(requests);
     // Let the exporter fail a few more batches, then count.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let dropped: f64 = shop_telemetry::metrics::render()
