@@ -46,6 +46,8 @@ pub struct ServiceBuilder {
     settings: HttpSettings,
     api: OpenApiRouter,
     pages: Router,
+    /// What answers a path no route has; `None`: a `/problems/not-found` problem.
+    fallback: Option<Router>,
     readiness: Readiness,
 }
 
@@ -66,6 +68,7 @@ impl ServiceBuilder {
             settings: HttpSettings::default(),
             api: OpenApiRouter::new(),
             pages: Router::new(),
+            fallback: None,
             readiness: Readiness::default(),
         }
     }
@@ -87,6 +90,14 @@ impl ServiceBuilder {
         self
     }
 
+    /// Answers the paths no route has, instead of the JSON not-found problem: a web shop
+    /// shows browsers a page. A router, so that its own layers (cookies, security headers)
+    /// apply to it; its fallback is what answers.
+    pub fn fallback(mut self, fallback: Router) -> Self {
+        self.fallback = Some(fallback);
+        self
+    }
+
     pub fn readiness(mut self, readiness: Readiness) -> Self {
         self.readiness = readiness;
         self
@@ -102,6 +113,9 @@ impl ServiceBuilder {
         let document_json = serde_json::to_string_pretty(&document).unwrap_or_default();
         let request_timeout = self.settings.request_timeout;
 
+        let fallback = self
+            .fallback
+            .unwrap_or_else(|| Router::new().fallback(not_found));
         let router = api_router
             .merge(standard)
             .merge(self.pages)
@@ -117,7 +131,7 @@ impl ServiceBuilder {
             .route("/metrics", get(metrics))
             .route("/ops/dependencies", get(ops::dependencies))
             .merge(Scalar::with_url("/docs", document))
-            .fallback(not_found)
+            .fallback_service(fallback)
             // Layers run outside-in in the reverse of the order written here.
             .layer(axum::middleware::from_fn(move |request, next| {
                 deadline::honour(request_timeout, request, next)

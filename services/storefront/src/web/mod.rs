@@ -20,14 +20,16 @@ use crate::app::AppState;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::routing::{get, post};
-use http::HeaderValue;
 use http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, SET_COOKIE, X_CONTENT_TYPE_OPTIONS,
-    X_FRAME_OPTIONS,
+    ACCEPT, CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, SET_COOKIE,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
+use http::{HeaderMap, HeaderValue, Uri};
 use session::{Cart, Session};
+use shop_server::Problem;
 
 pub use error::PageError;
 
@@ -81,6 +83,28 @@ pub fn router(state: AppState) -> Router {
         .route("/ops/faults/{service}/clear", post(ops::clear))
         .layer(axum::middleware::from_fn_with_state(state.clone(), visit))
         .with_state(state)
+}
+
+/// What answers a path the shop has no page for: a browser (asking for HTML) gets the
+/// Not found page, with the cookies and security headers of every page; an API client,
+/// and anything under `/api/`, the JSON problem.
+pub fn not_found(state: AppState) -> Router {
+    Router::new()
+        .fallback(not_found_answer)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), visit))
+        .with_state(state)
+}
+
+async fn not_found_answer(uri: Uri, headers: HeaderMap) -> Response {
+    let wants_html = headers
+        .get(ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html && !uri.path().starts_with("/api/") {
+        PageError::NotFound.into_response()
+    } else {
+        Problem::not_found(format!("no route for {}", uri.path())).into_response()
+    }
 }
 
 /// Reads the visitor's cookies for the handler, gives a new visitor a session, and adds the

@@ -509,3 +509,38 @@ async fn with_users_down_the_shop_still_shows_the_catalog_logged_out() {
     assert_eq!(home.status, 200, "{}", home.body);
     assert!(home.body.contains("Hello, Alice"));
 }
+
+#[tokio::test]
+async fn an_unknown_page_is_the_html_not_found_page_and_an_unknown_api_path_a_problem() {
+    let storefront = spawn_storefront(vec![]).await;
+    let get = |path: &'static str, accept: &'static str| {
+        storefront
+            .http
+            .get(storefront.url(path))
+            .header("accept", accept)
+            .send()
+    };
+    let browser = "text/html,application/xhtml+xml,*/*;q=0.8";
+
+    let page = get("/no-such-page", browser).await.unwrap();
+    assert_eq!(page.status(), 404);
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(
+        page.headers().contains_key("content-security-policy"),
+        "the headers of every page"
+    );
+    assert!(page.text().await.unwrap().contains("Not found"));
+
+    for (path, accept) in [
+        ("/api/no-such-thing", browser),
+        ("/no-such-page", "application/json"),
+    ] {
+        let answer = get(path, accept).await.unwrap();
+        assert_eq!(answer.status(), 404, "{path}");
+        assert_eq!(
+            answer.headers()["content-type"],
+            "application/problem+json",
+            "{path} ({accept})"
+        );
+    }
+}
