@@ -74,3 +74,16 @@ pub async fn clear_account(pool: &PgPool, email_key: &str) -> Result<(), sqlx::E
     .await?;
     Ok(())
 }
+
+/// Deletes the failures whose `window` is over: they lock nothing any more, and without
+/// this every address that ever mistyped a password would stay in the table.
+pub async fn forget_expired(pool: &PgPool, window: Duration) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query!(
+        "DELETE FROM users.login_failures WHERE window_started_at <= now() - make_interval(secs => $1)",
+        window.as_secs_f64(),
+    )
+    .execute(pool)
+    .instrument(query_span("DELETE", "login_failures"))
+    .await?;
+    Ok(deleted.rows_affected())
+}

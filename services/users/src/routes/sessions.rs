@@ -65,6 +65,8 @@ pub async fn sign_in(
     let verified = password::verify(body.password, hash).await?;
     let Some(account) = account.filter(|_| verified) else {
         db::login_failures::record(&state.db, &keys, WINDOW).await?;
+        // Failed sign-ins are what fill the table: they also empty it of the expired.
+        db::login_failures::forget_expired(&state.db, WINDOW).await?;
         return Err(Error::InvalidCredentials);
     };
     db::login_failures::clear_account(&state.db, &keys.email).await?;

@@ -161,3 +161,32 @@ async fn signing_in_clears_the_accounts_failures() {
         200
     );
 }
+
+#[tokio::test]
+async fn expired_failures_are_forgotten_by_the_next_failure() {
+    let app = spawn_app().await;
+    let pool = app.pool().await;
+    sqlx::query(
+        "INSERT INTO users.login_failures (scope, subject, failures, window_started_at) \
+         VALUES ('ip', '198.51.100.7', 3, now() - interval '1 day')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let response = app
+        .sign_in_from("192.0.2.50", "nobody@example.com", "guess")
+        .await;
+    assert_eq!(response.status(), 401);
+
+    let subjects: Vec<String> =
+        sqlx::query_scalar("SELECT subject FROM users.login_failures ORDER BY subject")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        subjects,
+        ["192.0.2.50", "nobody@example.com"],
+        "the day-old failure is gone, the new ones stay"
+    );
+}
