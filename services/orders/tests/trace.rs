@@ -14,7 +14,7 @@
 #[allow(dead_code)] // this file uses a few of the helpers
 mod helpers;
 
-use helpers::{TestApp, new_key, one_of, spawn_app};
+use helpers::{TestApp, eventually, new_key, one_of, spawn_app};
 use serde_json::Value;
 use shop_server::{Env, ServerConfig, ServiceInfo};
 use shop_telemetry::{LogFormat, Sampling, TelemetryConfig};
@@ -301,28 +301,24 @@ async fn check_metrics(app: &TestApp, recommendations: &RunningService, product_
     assert!(consumed.value >= 1.0);
 
     // The lag of recommendations' consumer, known once it has committed an offset.
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    loop {
+    let group = format!("{}recommendations", app.topic_prefix);
+    let lags = || async {
         let text = app.service.get("/metrics").await.text().await.unwrap();
         let scrape = shop_testing::prometheus::parse(&text).unwrap();
-        let lags: Vec<f64> = scrape
+        scrape
             .named("consumer_lag")
-            .filter(|sample| {
-                sample.labels.get("group").map(String::as_str)
-                    == Some(&format!("{}recommendations", app.topic_prefix))
-            })
+            .filter(|sample| sample.labels.get("group") == Some(&group))
             .map(|sample| sample.value)
-            .collect();
-        if !lags.is_empty() {
-            assert!(lags.iter().all(|lag| *lag >= 0.0), "{lags:?}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no consumer_lag of recommendations:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+            .collect::<Vec<f64>>()
+    };
+    eventually(
+        Duration::from_secs(15),
+        "recommendations' consumer_lag on /metrics",
+        || async { !lags().await.is_empty() },
+    )
+    .await;
+    let lags = lags().await;
+    assert!(lags.iter().all(|lag| *lag >= 0.0), "{lags:?}");
 }
 
 /// The producer span that is `consumer`'s parent: the context the Kafka headers carried.

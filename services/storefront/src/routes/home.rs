@@ -12,6 +12,11 @@ use std::time::Instant;
 const RECOMMENDED: usize = 8;
 const LISTED: usize = 12;
 
+/// The catalog's first page of products, which the home page lists and falls back on.
+fn first_page_path() -> String {
+    format!("/v1/products?page=1&per_page={LISTED}")
+}
+
 /// The home page: recommendations and the catalog's first page of products.
 ///
 /// Recommendations never fail the page. When the recommendations service fails, answers
@@ -32,10 +37,10 @@ pub async fn home(State(state): State<AppState>) -> Result<Json<Home>, Error> {
 /// The home page's data, for `GET /api/home` and the web shop's home page alike.
 pub async fn load(state: &AppState) -> Result<Home, Error> {
     let recommendations_path = format!("/v1/recommendations?limit={RECOMMENDED}");
-    let products_path = format!("/v1/products?page=1&per_page={LISTED}");
     // A deadline of its own for this one call: the client gives it what is left minus the
     // margin (130 ms), which the margin leaves for the fallback.
     let recommendations_deadline = Instant::now() + state.recommendations_budget;
+    let products_path = first_page_path();
     let (recommended, products) = tokio::join!(
         shop_http::deadline::scope(
             recommendations_deadline,
@@ -63,10 +68,9 @@ pub async fn fallback(state: &AppState, limit: usize) -> Recommendations {
     if let Some(cached) = state.popular.cached(limit) {
         return cached;
     }
-    let products_path = format!("/v1/products?page=1&per_page={LISTED}");
     let products = state
         .catalog
-        .get_json::<serde_json::Value>(&products_path)
+        .get_json::<serde_json::Value>(&first_page_path())
         .await
         .unwrap_or_else(|error| {
             tracing::warn!(%error, "no catalog for the recommendations fallback either");
