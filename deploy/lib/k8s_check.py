@@ -11,7 +11,12 @@ Usage: k8s_check.py RENDER_DIR   (base.yaml, minikube.yaml, eks.yaml)
   the services named by the URLs in its configuration (storefront: all four; JWKS_URL:
   users) and is reachable from exactly those callers; database and Kafka egress only for
   the services that have DATABASE_URL / KAFKA_BROKERS; DNS for everyone.
-- The db-provision Job mounts the ConfigMap generated from provision.sql and provision.sh.
+- Copies (deploy/lib/k8s_files.py): every file a kustomization reads from elsewhere is a
+  byte-for-byte copy below it of its source (provision.sql, provision.sh, the Grafana
+  files, Jaeger's configuration); a copy that differs, is missing or has lost its source
+  fails, naming the file and deploy/sync-k8s-files.sh. The rendered ConfigMaps are then
+  compared with the sources themselves: the db-provision Job mounts the ConfigMap holding
+  provision.sql and provision.sh, minikube's Jaeger the one holding deploy/jaeger/config.yaml.
 - Observability (overlays with Grafana, i.e. minikube and EKS, from
   k8s/components/observability): the Grafana ConfigMaps hold every file of
   deploy/grafana/dashboards and the provisioning files byte for byte (and nothing else),
@@ -33,9 +38,11 @@ from urllib.parse import urlparse
 
 import yaml
 
+import k8s_files
 from common import DOMAIN_SERVICES, ROOT, SERVICES, Report, load_yaml_documents, main_guard, rel
 
 EKSCTL = ROOT / "k8s/overlays/eks/eksctl-cluster.yaml"
+JAEGER_CONFIG = ROOT / "deploy/jaeger/config.yaml"
 GRAFANA = ROOT / "deploy/grafana"
 GRAFANA_PROVISIONING = {
     "datasources.yaml": GRAFANA / "provisioning/datasources/datasources.yaml",
@@ -216,10 +223,11 @@ def check_provisioning(report: Report, render: str, resources: dict) -> None:
     config_map = resources.get("ConfigMap", {}).get(name)
     if report.check(config_map is not None, f"{render}: db-provision scripts ConfigMap {name!r} not rendered"):
         data = config_map.get("data") or {}
-        original = (ROOT / "libs/shop-db/sql/provision.sql").read_text()
-        report.check(data.get("provision.sql") == original, f"{render}: provision.sql in the ConfigMap differs from libs/shop-db")
-        script = (ROOT / "deploy/postgres/provision.sh").read_text()
-        report.check(data.get("provision.sh") == script, f"{render}: provision.sh in the ConfigMap differs from deploy/postgres")
+        for key, source in (("provision.sql", "libs/shop-db/sql/provision.sql"), ("provision.sh", "deploy/postgres/provision.sh")):
+            report.check(
+                data.get(key) == (ROOT / source).read_text(),
+                f"{render}: {key} in the ConfigMap {name} differs from {source}: run {k8s_files.SYNC_SCRIPT}",
+            )
     labels = job["spec"]["template"]["metadata"]["labels"]
     report.check(labels.get("harbor-shop.io/database-client") == "true", f"{render}: db-provision cannot reach the database")
 
@@ -276,13 +284,13 @@ def check_observability(report: Report, render: str, resources: dict) -> None:
         extra = sorted(set(data) - set(wanted))
         report.check(not extra, f"{render}: dashboards in the ConfigMap at {path} that deploy/grafana/dashboards lacks: {extra}")
         for file in sorted(set(wanted) & set(data)):
-            report.check(data[file] == wanted[file], f"{render}: dashboard {file} differs from deploy/grafana/dashboards/{file}")
+            report.check(data[file] == wanted[file], f"{render}: dashboard {file} differs from deploy/grafana/dashboards/{file}: run {k8s_files.SYNC_SCRIPT}")
     source, data = mounted_config_map("/etc/grafana/provisioning")
     items = {i["key"]: i["path"] for i in source.get("items") or []}
     for key, original in GRAFANA_PROVISIONING.items():
         expected_path = str(original.relative_to(GRAFANA / "provisioning"))
         report.check(items.get(key) == expected_path, f"{render}: grafana-provisioning key {key} should be mounted as {expected_path}")
-        report.check(data.get(key) == original.read_text(), f"{render}: {key} in the ConfigMap differs from {rel(original)}")
+        report.check(data.get(key) == original.read_text(), f"{render}: {key} in the ConfigMap differs from {rel(original)}: run {k8s_files.SYNC_SCRIPT}")
     # Every data source URL must name a Service of this render on that port.
     for source in yaml.safe_load(GRAFANA_PROVISIONING["datasources.yaml"].read_text()).get("datasources", []):
         url = urlparse(source.get("url", ""))
@@ -344,9 +352,27 @@ def check_namespace(report: Report, render: str, resources: dict) -> None:
         report.check(labels.get("pod-security.kubernetes.io/enforce") == "restricted", f"{render}: namespace should enforce the restricted Pod Security Standard")
 
 
+def check_copies(report: Report) -> None:
+    """The files below k8s/ that kustomize reads equal their sources (deploy/lib/k8s_files.py)."""
+    problems = k8s_files.drift()
+    for problem in problems:
+        report.error(f"copy: {problem}")
+    if not problems:
+        report.info(f"copies: {len(k8s_files.pairs())} files below k8s/ equal their sources")
+
+
 def check_minikube(report: Report, resources: dict) -> None:
     for kind, name in (("StatefulSet", "postgres"), ("StatefulSet", "kafka"), ("Service", "postgres"), ("Service", "kafka"), ("Deployment", "jaeger")):
         report.check(name in resources.get(kind, {}), f"minikube: {kind} {name} missing")
+    jaeger = resources.get("Deployment", {}).get("jaeger")
+    if jaeger:
+        volumes = {v["name"]: v for v in jaeger["spec"]["template"]["spec"].get("volumes", [])}
+        name = ((volumes.get("config") or {}).get("configMap") or {}).get("name", "")
+        data = (resources.get("ConfigMap", {}).get(name) or {}).get("data") or {}
+        report.check(
+            data.get("config.yaml") == JAEGER_CONFIG.read_text(),
+            f"minikube: config.yaml in the ConfigMap {name!r} differs from {rel(JAEGER_CONFIG)}: run {k8s_files.SYNC_SCRIPT}",
+        )
     storefront = resources.get("Service", {}).get("storefront", {}).get("spec", {})
     report.check(storefront.get("type") == "NodePort", "minikube: storefront Service should be a NodePort")
     for name, secret in resources.get("Secret", {}).items():
@@ -395,6 +421,7 @@ def check_eks(report: Report, resources: dict) -> None:
 def run() -> int:
     report = Report("kubernetes consistency")
     render_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "target/deploy-validate"
+    check_copies(report)
     base = by_kind(load_yaml_documents(render_dir / "base.yaml"))
     for render in ("base", "minikube", "eks"):
         resources = by_kind(load_yaml_documents(render_dir / f"{render}.yaml"))
