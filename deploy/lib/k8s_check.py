@@ -24,6 +24,8 @@ Usage: k8s_check.py RENDER_DIR   (base.yaml, minikube.yaml, eks.yaml)
   of the render on that port (a missing Jaeger on EKS is a warning); Prometheus has a job
   per service whose DNS name is a headless Service selecting that service's pods on its
   port; network policies let Prometheus scrape each service and Grafana reach Prometheus.
+- Storefront cookies: COOKIE_SECURE=false on minikube (plain http), Secure (unset or true)
+  in the base and on EKS (HTTPS at the ALB).
 - Overlay specifics: minikube has Postgres and Kafka and a NodePort storefront; EKS has an
   ALB Ingress, IRSA annotations, zone spreading, at least 3 replicas, no Secret values, and
   NetworkPolicy CIDRs equal to the VPC CIDR in eksctl-cluster.yaml.
@@ -352,6 +354,22 @@ def check_namespace(report: Report, render: str, resources: dict) -> None:
         report.check(labels.get("pod-security.kubernetes.io/enforce") == "restricted", f"{render}: namespace should enforce the restricted Pod Security Standard")
 
 
+def check_cookies(report: Report, render: str, resources: dict) -> None:
+    """minikube is plain http, so its storefront must not mark cookies Secure; everywhere
+    else they must stay Secure (the code's default when COOKIE_SECURE is unset)."""
+    deployment = resources.get("Deployment", {}).get("storefront")
+    if not deployment:
+        return
+    value = config_of(resources, deployment).get("COOKIE_SECURE")
+    if render == "minikube":
+        report.check(value == "false", f"minikube: storefront COOKIE_SECURE is {value!r}, must be false (plain http drops Secure cookies)")
+    else:
+        report.check(
+            value is None or value.lower() == "true",
+            f"{render}: storefront COOKIE_SECURE is {value!r}: cookies must stay Secure (unset or true)",
+        )
+
+
 def check_copies(report: Report) -> None:
     """The files below k8s/ that kustomize reads equal their sources (deploy/lib/k8s_files.py)."""
     problems = k8s_files.drift()
@@ -431,6 +449,7 @@ def run() -> int:
         check_workloads(report, render, resources)
         check_network(report, render, resources, base)
         check_provisioning(report, render, resources)
+        check_cookies(report, render, resources)
         if render != "base":
             check_observability(report, render, resources)
         if render == "minikube":
