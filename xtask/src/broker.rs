@@ -1,5 +1,6 @@
 //! The Kafka broker: whatever answers at `KAFKA_BROKERS`, or else tansu, a single-binary
-//! Kafka-compatible broker from crates.io, installed and started on demand.
+//! Kafka-compatible broker from crates.io, installed and started on demand, keeping its
+//! data in SQLite under `target/harbor/tansu/` (`cargo xtask down` keeps it too).
 
 use crate::{progress, workspace};
 use anyhow::{Context, bail};
@@ -38,11 +39,17 @@ pub async fn ensure_running() -> anyhow::Result<()> {
     std::fs::create_dir_all(pid_file().parent().context("pid dir")?)?;
     let log = std::fs::File::create(logs.join("tansu.log"))?;
     let listener = format!("tcp://{}", address());
+    // SQLite keeps topics, messages and committed offsets across a restart, as Kafka's
+    // volume does in compose: a killed broker loses nothing. tansu resolves the path
+    // against its working directory: target/harbor/tansu/broker.db.
+    let data = workspace::state_dir().join("tansu");
+    std::fs::create_dir_all(&data)?;
     let mut command = Command::new(&tansu);
     command
+        .current_dir(workspace::state_dir())
         .args(["broker", "--listener-url", &listener])
         .args(["--advertised-listener-url", &listener])
-        .args(["--storage-engine", "memory://tansu/"])
+        .args(["--storage-engine", "sqlite://tansu/broker.db"])
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
@@ -73,31 +80,30 @@ fn pid_file() -> PathBuf {
     workspace::state_dir().join("pids").join("tansu.pid")
 }
 
-/// tansu from PATH or `~/.cargo/bin`, installing it once if missing.
+/// The tansu every test and demo runs (`shop_testing::tansu_binary`), installing it once
+/// from crates.io if missing.
 fn tansu_binary() -> anyhow::Result<PathBuf> {
-    let cargo_bin = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
-        .map(|home| home.join("bin").join("tansu"));
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("tansu"))
-            .find(|path| path.is_file())
-    });
-    if let Some(found) = on_path.or_else(|| cargo_bin.clone().filter(|p| p.is_file())) {
+    if let Ok(found) = shop_testing::tansu_binary() {
         return Ok(found);
     }
-    progress::note(
-        "installing tansu (a Kafka-compatible broker) from crates.io: about 10 minutes, once",
-    );
+    let root = shop_testing::tansu_install_root();
+    progress::note(&format!(
+        "installing tansu {} (a Kafka-compatible broker) from crates.io into {}: \
+         about 15 minutes on 2 cores, once",
+        shop_testing::TANSU_VERSION,
+        root.display()
+    ));
     workspace::run({
         let mut install = Command::new("cargo");
-        install.args(["install", "tansu", "--locked", "--features", "dynostore"]);
+        install
+            .args(["install", "tansu", "--locked"])
+            .args(["--version", shop_testing::TANSU_VERSION])
+            .args(["--features", shop_testing::TANSU_FEATURES])
+            .arg("--root")
+            .arg(&root);
         install
     })?;
-    cargo_bin
-        .filter(|p| p.is_file())
-        .context("tansu was installed but is not in ~/.cargo/bin")
+    shop_testing::tansu_binary()
 }
 
 /// Stops the broker if xtask started it.

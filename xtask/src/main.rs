@@ -7,6 +7,7 @@
 //! cargo xtask test      provision, then every test suite of the workspace, then a load test
 //! cargo xtask ci        cargo fmt --check, clippy -D warnings, then `test`
 //! cargo xtask bench     what trace export costs a request (off / collector up / unreachable)
+//! cargo xtask image [--release]   run every service in the runtime image's file system
 //! cargo xtask chaos <stop|start|restart> <service|broker>   break and heal what `up` runs
 //! cargo xtask events tail <topic>   print a topic's events as they arrive
 //! cargo xtask openapi   rewrite each service's committed openapi.json from the code
@@ -20,6 +21,7 @@ mod bench;
 mod broker;
 mod chaos;
 mod events;
+mod image;
 mod postgres;
 mod progress;
 mod services;
@@ -29,7 +31,7 @@ mod workspace;
 use anyhow::{Context, bail};
 use std::process::Command;
 
-const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|bench|chaos|events tail TOPIC|openapi|sqlx-prepare [PACKAGE…]>";
+const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|bench|image [--release]|chaos|events tail TOPIC|openapi|sqlx-prepare [PACKAGE…]>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -66,6 +68,7 @@ fn main() -> anyhow::Result<()> {
             workspace::run(command)
         }
         Some("bench") => runtime.block_on(bench::run()),
+        Some("image") => runtime.block_on(image_check(&args[1..])),
         Some("sqlx-prepare") => runtime.block_on(sqlx_prepare::run(&args[1..])),
         Some("events") => runtime.block_on(events::run(&args[1..])),
         Some("chaos") => runtime.block_on(chaos::run(&args[1..])),
@@ -97,7 +100,8 @@ async fn up() -> anyhow::Result<()> {
     progress::step("building the services");
     services::build()?;
     progress::step("starting the services");
-    let running = services::start_all(&services::local_env(postgres::SHOP_DATABASE))?;
+    let env = services::local_env(postgres::SHOP_DATABASE);
+    let running = services::start_all(services::on_host(&env))?;
     let ready = services::wait_until_ready(&running).await;
     if let Err(error) = ready {
         services::stop_all(running);
@@ -120,6 +124,27 @@ fn down() -> anyhow::Result<()> {
     broker::stop_if_ours();
     postgres::stop_if_ours()?;
     progress::done("stopped everything xtask started");
+    Ok(())
+}
+
+/// `cargo xtask image [--release]`: the image check of `test` on its own; `--release`
+/// builds the binaries exactly as the Dockerfile does.
+async fn image_check(args: &[String]) -> anyhow::Result<()> {
+    let profile = match args.first().map(String::as_str) {
+        None => services::Profile::Debug,
+        Some("--release") => services::Profile::Release,
+        Some(other) => bail!("unknown option `{other}`\n{USAGE}"),
+    };
+    infra().await?;
+    progress::step("building the services");
+    services::build_profile(profile)?;
+    progress::step("the runtime image: every service in distroless cc-debian12's file system");
+    let database = format!("harbor_test_image_{}", std::process::id());
+    shop_db::provision::provision(&postgres::admin_url(), &database).await?;
+    let outcome = in_the_image(profile, &database, |_| async { Ok(()) }).await;
+    shop_db::provision::drop_database(&postgres::admin_url(), &database).await?;
+    outcome?;
+    progress::done("the images would run");
     Ok(())
 }
 
@@ -158,14 +183,14 @@ async fn test() -> anyhow::Result<()> {
         validate
     })?;
 
-    progress::step("load test: browsing the catalog");
+    progress::step("the runtime image: every service in distroless cc-debian12's file system");
     services::build()?;
     // A database of its own, so the run neither depends on nor disturbs the demo's `shop`.
     let database = format!("harbor_test_load_{}", std::process::id());
     shop_db::provision::provision(&postgres::admin_url(), &database).await?;
-    let running = services::start_all(&services::local_env(&database))?;
-    let outcome = match services::wait_until_ready(&running).await {
-        Ok(()) => workspace::cargo(&[
+    let outcome = in_the_image(services::Profile::Debug, &database, |_| async {
+        progress::step("load test: browsing the catalog");
+        workspace::cargo(&[
             "run",
             "--quiet",
             "--package",
@@ -179,12 +204,89 @@ async fn test() -> anyhow::Result<()> {
             "4",
             "--run-time",
             "5s",
-        ]),
-        Err(error) => Err(error),
-    };
-    services::stop_all(running);
+        ])
+    })
+    .await;
     shop_db::provision::drop_database(&postgres::admin_url(), &database).await?;
     outcome?;
     progress::done("all tests passed");
     Ok(())
+}
+
+/// Runs the five `profile` binaries inside the runtime image's file system with the
+/// environment compose gives them, against the real Postgres (`database`) and broker;
+/// waits until each is ready, runs each one's `healthcheck` inside the image, then `then`
+/// while they serve. Without root (chroot) the services run on the host instead, except in
+/// CI, which must check the image.
+async fn in_the_image<F, Fut>(
+    profile: services::Profile,
+    database: &str,
+    then: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(&services::Running) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let local_env = services::local_env(database);
+    let image = if image::running_as_root() {
+        let root = image::RuntimeRoot::assemble()?;
+        for service in &services::SERVICES {
+            root.install(service.name, &profile.binary(service.name))?;
+            let missing = root.missing_libraries(service.name)?;
+            if !missing.is_empty() {
+                bail!(
+                    "{} needs {}, which the runtime image does not have \
+                     (its packages: {}); it would die at start in its container",
+                    service.name,
+                    missing.join(", "),
+                    image::PACKAGE_LIST
+                );
+            }
+        }
+        progress::done("every binary finds all its shared libraries in the image");
+        let (host, port) = postgres::server()?;
+        let env = image::compose_environment(database, (&host, port), &broker::address())?;
+        Some((root, env))
+    } else if std::env::var_os("CI").is_some() {
+        bail!("the image check needs root (chroot, mount namespaces), as CI has");
+    } else {
+        progress::note("not root: the image check is skipped, the services run on the host");
+        None
+    };
+    let env_of = |name: &str| -> Vec<(String, String)> {
+        image
+            .as_ref()
+            .and_then(|(_, env)| env.get(name).cloned())
+            .unwrap_or_default()
+    };
+    let running = match &image {
+        Some((root, _)) => {
+            services::start_all(|service| root.command(service.name, &[], &env_of(service.name)))?
+        }
+        None => services::start_all(services::on_host(&local_env))?,
+    };
+    let outcome = async {
+        services::wait_until_ready(&running).await?;
+        if let Some((root, _)) = &image {
+            for service in &services::SERVICES {
+                let output = root
+                    .command(service.name, &["healthcheck"], &env_of(service.name))
+                    .output()
+                    .context("running healthcheck in the image")?;
+                if !output.status.success() {
+                    bail!(
+                        "`{} healthcheck` in the image failed ({}): {}",
+                        service.name,
+                        output.status,
+                        String::from_utf8_lossy(&output.stderr)
+                    );
+                }
+            }
+            progress::done("`<service> healthcheck` answers 0 inside the image for all five");
+        }
+        then(&running).await
+    }
+    .await;
+    services::stop_all(running);
+    outcome
 }

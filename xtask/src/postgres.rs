@@ -76,7 +76,7 @@ pub async fn provision_shop() -> anyhow::Result<shop_db::provision::Report> {
         .context("provisioning the shop database")
 }
 
-/// Drops `harbor_test_*` databases that a killed test run could not clean up.
+/// Drops `harbor_test_*` databases and roles that a killed test run could not clean up.
 pub async fn drop_stale_test_databases() -> anyhow::Result<usize> {
     let mut conn = PgConnectOptions::from_str(&admin_url())?.connect().await?;
     let names: Vec<String> =
@@ -86,7 +86,18 @@ pub async fn drop_stale_test_databases() -> anyhow::Result<usize> {
     for name in &names {
         shop_db::provision::drop_database(&admin_url(), name).await?;
     }
-    Ok(names.len())
+    // Roles made by tests (the RDS-like provisioning user), once their databases are gone.
+    let roles: Vec<String> =
+        sqlx::query_scalar(r"SELECT rolname FROM pg_roles WHERE rolname LIKE 'harbor\_test\_%'")
+            .fetch_all(&mut conn)
+            .await?;
+    for role in &roles {
+        let statement = format!("DROP ROLE {}", shop_db::provision::quote_ident(role));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&mut conn)
+            .await?;
+    }
+    Ok(names.len() + roles.len())
 }
 
 fn cluster_dir() -> PathBuf {

@@ -42,8 +42,36 @@ pub const SERVICES: [Service; 5] = [
     },
 ];
 
+/// Which build of the services: the debug one tests and `up` use, or the release one the
+/// Dockerfile builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Debug,
+    Release,
+}
+
+impl Profile {
+    pub fn binary(self, name: &str) -> PathBuf {
+        let dir = match self {
+            Profile::Debug => "debug",
+            Profile::Release => "release",
+        };
+        workspace::target_dir().join(dir).join(name)
+    }
+}
+
+/// Builds the five services' debug binaries.
 pub fn build() -> anyhow::Result<()> {
+    build_profile(Profile::Debug)
+}
+
+/// Builds the five services as `profile`: for release, as the Dockerfile does
+/// (`cargo build --release --locked`, one invocation for all five).
+pub fn build_profile(profile: Profile) -> anyhow::Result<()> {
     let mut args = vec!["build", "--bins"];
+    if profile == Profile::Release {
+        args.extend(["--release", "--locked"]);
+    }
     for service in &SERVICES {
         args.extend(["--package", service.name]);
     }
@@ -102,23 +130,34 @@ pub struct Running {
     children: Vec<(&'static str, Child)>,
 }
 
-pub fn start_all(env: &BTreeMap<&'static str, Vec<(String, String)>>) -> anyhow::Result<Running> {
+/// Each service as a process of this machine: its debug binary with `env`.
+pub fn on_host<'a>(
+    env: &'a BTreeMap<&'static str, Vec<(String, String)>>,
+) -> impl Fn(&Service) -> Command + 'a {
+    move |service| {
+        let mut command = Command::new(Profile::Debug.binary(service.name));
+        command.envs(
+            env.get(service.name)
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k, v)),
+        );
+        command
+    }
+}
+
+/// Starts the five services, each from the command `launch` makes for it, logging to
+/// `target/harbor/logs/<name>.log`.
+pub fn start_all(launch: impl Fn(&Service) -> Command) -> anyhow::Result<Running> {
     std::fs::create_dir_all(pid_dir())?;
     std::fs::create_dir_all(workspace::state_dir().join("logs"))?;
     let mut running = Running {
         children: Vec::new(),
     };
     for service in &SERVICES {
-        let binary = workspace::target_dir().join("debug").join(service.name);
         let log = std::fs::File::create(log_path(service.name))?;
-        let mut command = Command::new(&binary);
+        let mut command = launch(service);
         command
-            .envs(
-                env.get(service.name)
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k, v)),
-            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
@@ -126,7 +165,7 @@ pub fn start_all(env: &BTreeMap<&'static str, Vec<(String, String)>>) -> anyhow:
             Ok(child) => child,
             Err(error) => {
                 stop_all(running);
-                return Err(error).with_context(|| format!("starting {}", binary.display()));
+                return Err(error).with_context(|| format!("starting {}", service.name));
             }
         };
         std::fs::write(

@@ -23,6 +23,7 @@ pub mod config;
 mod deadline;
 pub mod extract;
 pub mod health;
+pub mod healthcheck;
 mod middleware;
 mod ops;
 pub mod problem;

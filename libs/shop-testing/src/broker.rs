@@ -100,27 +100,38 @@ impl PrivateBroker {
     }
 }
 
-/// tansu from PATH, or where `cargo install` (and `cargo xtask`) puts it.
-pub fn tansu_binary() -> anyhow::Result<PathBuf> {
-    let on_path = std::env::var_os("PATH")
-        .map(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("tansu"))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    let cargo_home = std::env::var_os("CARGO_HOME")
+/// The tansu that `cargo xtask` installs and every test and demo runs: this version, built
+/// with the SQLite storage engine (a demo broker that keeps its topics across a restart)
+/// besides the in-memory one (tests).
+pub const TANSU_VERSION: &str = "0.6.0";
+
+/// The Cargo features of that build.
+pub const TANSU_FEATURES: &str = "dynostore,libsql";
+
+/// Where `cargo xtask` installs tansu: `$XDG_CACHE_HOME/harbor-shop/tools/tansu-<version>`
+/// (default `~/.cache/…`), outside every checkout, so a fresh clone (CI's) reuses it. A tansu
+/// on PATH is not used: it may lack the storage engine the demo needs.
+pub fn tansu_install_root() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
-        .map(|home| home.join("bin").join("tansu"));
-    on_path
-        .into_iter()
-        .chain(cargo_home)
-        .find(|candidate| candidate.is_file())
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "tansu is needed: `cargo xtask test` installs it, or \
-                 `cargo install tansu --locked --features dynostore`"
-            )
-        })
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    cache.join("harbor-shop").join("tools").join(format!(
+        "tansu-{TANSU_VERSION}-{}",
+        TANSU_FEATURES.replace(',', "-")
+    ))
+}
+
+/// `TANSU` if set, else the tansu `cargo xtask` installed ([`tansu_install_root`]).
+pub fn tansu_binary() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("TANSU") {
+        return Ok(PathBuf::from(path));
+    }
+    let installed = tansu_install_root().join("bin").join("tansu");
+    anyhow::ensure!(
+        installed.is_file(),
+        "tansu is needed at {}: `cargo xtask infra` (or `test`) installs it",
+        installed.display()
+    );
+    Ok(installed)
 }

@@ -18,8 +18,11 @@ mod proxy;
 mod running;
 pub mod standard;
 
-pub use broker::{PrivateBroker, kafka_brokers, tansu_binary, unique_topic_prefix};
-pub use database::{TestDatabase, admin_url};
+pub use broker::{
+    PrivateBroker, TANSU_FEATURES, TANSU_VERSION, kafka_brokers, tansu_binary, tansu_install_root,
+    unique_topic_prefix,
+};
+pub use database::{TEST_DATABASE_PREFIX, TestDatabase, admin_url};
 pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use proxy::TcpProxy;
 pub use running::RunningService;

@@ -6,6 +6,9 @@ use shop_events::KafkaConfig;
 use shop_faults::FaultsConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
 
+/// The port this service listens on unless `LISTEN_ADDR` says otherwise.
+pub const PORT: u16 = 8082;
+
 /// The schema (and, prefixed with `shop_`, the database role) this service owns.
 pub const SCHEMA: &str = "catalog";
 
@@ -27,7 +30,7 @@ pub struct Config {
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            server: ServerConfig::from_env(env, 8082)?,
+            server: ServerConfig::from_env(env, PORT)?,
             database: DbConfig::from_env(env, SCHEMA)?,
             auth: AuthConfig::from_env(env)?,
             kafka: KafkaConfig::from_env(env)?,

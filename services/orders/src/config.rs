@@ -7,6 +7,9 @@ use shop_faults::FaultsConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
 use std::time::Duration;
 
+/// The port this service listens on unless `LISTEN_ADDR` says otherwise.
+pub const PORT: u16 = 8083;
+
 /// The schema (and, prefixed with `shop_`, the database role) this service owns.
 pub const SCHEMA: &str = "orders";
 
@@ -26,7 +29,7 @@ pub struct Config {
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            server: ServerConfig::from_env(env, 8083)?,
+            server: ServerConfig::from_env(env, PORT)?,
             database: DbConfig::from_env(env, SCHEMA)?,
             auth: AuthConfig::from_env(env)?,
             kafka: KafkaConfig::from_env(env)?,

@@ -8,6 +8,9 @@ use shop_faults::FaultsConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
 use uuid::Uuid;
 
+/// The port this service listens on unless `LISTEN_ADDR` says otherwise.
+pub const PORT: u16 = 8084;
+
 /// The schema (and, prefixed with `shop_`, the database role) this service owns.
 pub const SCHEMA: &str = "recommendations";
 
@@ -34,7 +37,7 @@ pub struct TierSettings {
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            server: ServerConfig::from_env(env, 8084)?,
+            server: ServerConfig::from_env(env, PORT)?,
             database: DbConfig::from_env(env, SCHEMA)?,
             kafka: KafkaConfig::from_env(env)?,
             faults: FaultsConfig::from_env(env)?,

@@ -5,6 +5,9 @@ use shop_faults::FaultsConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
 use std::time::Duration;
 
+/// The port this service listens on unless `LISTEN_ADDR` says otherwise.
+pub const PORT: u16 = 8080;
+
 /// Where the domain services answer.
 #[derive(Debug, Clone)]
 pub struct Upstreams {
@@ -56,7 +59,7 @@ pub struct Config {
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            server: ServerConfig::from_env(env, 8080)?,
+            server: ServerConfig::from_env(env, PORT)?,
             upstreams: Upstreams {
                 users_url: env.string("USERS_URL", "http://127.0.0.1:8081"),
                 catalog_url: env.string("CATALOG_URL", "http://127.0.0.1:8082"),

@@ -7,6 +7,9 @@ use shop_server::{ConfigError, Env, ServerConfig};
 use std::num::NonZeroU64;
 use std::time::Duration;
 
+/// The port this service listens on unless `LISTEN_ADDR` says otherwise.
+pub const PORT: u16 = 8081;
+
 /// The schema (and, prefixed with `shop_`, the database role) this service owns.
 pub const SCHEMA: &str = "users";
 
@@ -47,7 +50,7 @@ pub struct AdminConfig {
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            server: ServerConfig::from_env(env, 8081)?,
+            server: ServerConfig::from_env(env, PORT)?,
             database: DbConfig::from_env(env, SCHEMA)?,
             kafka: KafkaConfig::from_env(env)?,
             faults: FaultsConfig::from_env(env)?,
