@@ -24,6 +24,10 @@ Usage: k8s_check.py RENDER_DIR   (base.yaml, minikube.yaml, eks.yaml)
   of the render on that port (a missing Jaeger on EKS is a warning); Prometheus has a job
   per service whose DNS name is a headless Service selecting that service's pods on its
   port; network policies let Prometheus scrape each service and Grafana reach Prometheus.
+- Shutdown: each service's preStop sleep + drain + background stop + span flush (the
+  drain and background-stop constants read from libs/shop-server, and equal to the pod
+  annotations that state them) fit within terminationGracePeriodSeconds. users' memory
+  limit holds PASSWORD_HASH_CONCURRENCY Argon2id hashes (19 MiB each).
 - Storefront cookies: COOKIE_SECURE=false on minikube (plain http), Secure (unset or true)
   in the base and on EKS (HTTPS at the ALB).
 - Overlay specifics: minikube has Postgres and Kafka and a NodePort storefront; EKS has an
@@ -41,7 +45,7 @@ from urllib.parse import urlparse
 import yaml
 
 import k8s_files
-from common import DOMAIN_SERVICES, ROOT, SERVICES, Report, load_yaml_documents, main_guard, rel
+from common import DOMAIN_SERVICES, ROOT, SERVICES, Report, load_yaml_documents, main_guard, parse_bytes, rel, shutdown_seconds
 
 EKSCTL = ROOT / "k8s/overlays/eks/eksctl-cluster.yaml"
 JAEGER_CONFIG = ROOT / "deploy/jaeger/config.yaml"
@@ -354,6 +358,68 @@ def check_namespace(report: Report, render: str, resources: dict) -> None:
         report.check(labels.get("pod-security.kubernetes.io/enforce") == "restricted", f"{render}: namespace should enforce the restricted Pod Security Standard")
 
 
+SHUTDOWN_ANNOTATIONS = {
+    "drain": "harbor-shop.io/shutdown-drain-seconds",
+    "background": "harbor-shop.io/shutdown-background-stop-seconds",
+    "telemetry": "harbor-shop.io/shutdown-telemetry-flush-seconds",
+}
+
+
+def check_shutdown(report: Report, render: str, resources: dict) -> None:
+    """preStop + drain + background stop + span flush <= terminationGracePeriodSeconds.
+
+    The kubelet starts the grace period when it runs preStop; SIGTERM follows the hook, and
+    the service then drains requests (DRAIN_TIMEOUT), stops its relay and consumers
+    (BACKGROUND_STOP_TIMEOUT) and flushes spans (5 s). Past the grace period: SIGKILL."""
+    try:
+        code = shutdown_seconds()
+    except ValueError as error:
+        report.error(str(error))
+        return
+    for name in SERVICES:
+        deployment = resources.get("Deployment", {}).get(name)
+        if not deployment:
+            continue
+        where = f"{render}: {name}"
+        template = deployment["spec"]["template"]
+        annotations = template["metadata"].get("annotations") or {}
+        for key, annotation in SHUTDOWN_ANNOTATIONS.items():
+            report.check(
+                annotations.get(annotation) == str(code[key]),
+                f"{where}: annotation {annotation} is {annotations.get(annotation)!r}, the code says {code[key]}",
+            )
+        pod = template["spec"]
+        app = pod["containers"][0]
+        sleep = (((app.get("lifecycle") or {}).get("preStop") or {}).get("sleep") or {}).get("seconds", 0)
+        grace = pod.get("terminationGracePeriodSeconds", 30)
+        needed = sleep + code["drain"] + code["background"] + code["telemetry"]
+        report.check(
+            needed <= grace,
+            f"{where}: preStop {sleep}s + drain {code['drain']}s + background {code['background']}s + "
+            f"span flush {code['telemetry']}s = {needed}s exceeds terminationGracePeriodSeconds {grace}",
+        )
+        if name == "storefront":
+            report.info(
+                f"{render}: shutdown preStop {sleep}s + drain {code['drain']}s + background {code['background']}s"
+                f" + span flush {code['telemetry']}s = {needed}s <= grace {grace}s"
+            )
+
+
+def check_users_memory(report: Report, render: str, resources: dict) -> None:
+    deployment = resources.get("Deployment", {}).get("users")
+    if not deployment:
+        return
+    raw = config_of(resources, deployment).get("PASSWORD_HASH_CONCURRENCY", "2")
+    concurrency = int(raw) if raw.isdigit() else 0
+    report.check(concurrency >= 1, f"{render}: users PASSWORD_HASH_CONCURRENCY must be a positive integer, not {raw!r}")
+    limit = (((deployment["spec"]["template"]["spec"]["containers"][0].get("resources") or {}).get("limits")) or {}).get("memory")
+    needed = max(96, 16 + concurrency * 19 + 32)
+    report.check(
+        limit is not None and parse_bytes(limit) >= needed * 2**20,
+        f"{render}: users memory limit {limit} < {needed}Mi (16 Mi + {concurrency} x 19 Mi per Argon2id hash + 32 Mi headroom, at least 96 Mi)",
+    )
+
+
 def check_cookies(report: Report, render: str, resources: dict) -> None:
     """minikube is plain http, so its storefront must not mark cookies Secure; everywhere
     else they must stay Secure (the code's default when COOKIE_SECURE is unset)."""
@@ -450,6 +516,8 @@ def run() -> int:
         check_network(report, render, resources, base)
         check_provisioning(report, render, resources)
         check_cookies(report, render, resources)
+        check_shutdown(report, render, resources)
+        check_users_memory(report, render, resources)
         if render != "base":
             check_observability(report, render, resources)
         if render == "minikube":
