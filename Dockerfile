@@ -10,23 +10,35 @@
 #
 # Stages:
 #   chef     Rust toolchain + C toolchain (rdkafka builds its bundled librdkafka with
-#            configure/make; zlib for libz-sys) + cargo-chef.
+#            configure/make) + cargo-chef.
 #   planner  computes the dependency recipe from the manifests and Cargo.lock.
-#   cook     compiles the dependencies of all five services once. This layer does not
-#            depend on SERVICE, so the five image builds share it and it is only rebuilt
-#            when Cargo.toml/Cargo.lock change.
-#   builder  compiles the one service named by SERVICE (release profile: thin LTO, strip).
+#   cook     compiles the dependencies of all five services, once.
+#   builder  compiles all five services in one `cargo build` (release profile: thin LTO,
+#            strip), so the workspace libraries are compiled once for the five.
+#   pick     takes the one binary named by SERVICE.
 #   runtime  distroless/cc (glibc, libgcc, CA certificates, no shell), user nonroot.
+#
+# Only `pick` and `runtime` depend on SERVICE. chef, planner, cook and builder do not, so
+# building the five images (five `docker build`s, or one CI matrix with a shared cache)
+# compiles everything once: BuildKit reuses those stages for the other four. cook is
+# rebuilt only when a manifest or Cargo.lock changes, builder when any source does.
 #
 # The builder is Debian 12 (bookworm) because the runtime is distroless cc-debian12: the
 # binary links dynamically against glibc, so both must be the same Debian release.
 # Builds need no database: SQLX_OFFLINE=true reads the committed .sqlx query data.
+#
+# zlib is linked statically (rdkafka's `libz-static` feature, Cargo.toml): librdkafka
+# needs zlib, and distroless cc-debian12 contains only libc6, libssl3, libgomp1,
+# libstdc++6, libgcc-s1 and gcc-12-base (GoogleContainerTools/distroless base/config.bzl,
+# cc/config.bzl), no libz.so.1. A binary linked against the system's libz would fail to
+# start there, so the builder has no zlib1g-dev on purpose: libz-sys compiles its bundled
+# zlib into the binary (`readelf -d` on the binary shows no libz.so.1).
 
 ARG RUST_VERSION=1.95
 
 FROM rust:${RUST_VERSION}-slim-bookworm AS chef
-# build-essential: gcc, make and libc headers for librdkafka's configure + make;
-# zlib1g-dev and pkg-config for libz-sys; perl is used by librdkafka's mklove scripts.
+# build-essential: gcc, make and libc headers for librdkafka's configure + make (and the
+# bundled zlib); perl for librdkafka's mklove scripts; pkg-config for its configure probes.
 # Versions are not pinned: the Debian release itself is pinned by the base image tag.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
@@ -34,9 +46,9 @@ RUN apt-get update \
         ca-certificates \
         perl \
         pkg-config \
-        zlib1g-dev \
     && rm -rf /var/lib/apt/lists/*
-RUN cargo install cargo-chef --locked --version "^0.1"
+# 0.1.53 or later: `cook` takes several --package.
+RUN cargo install cargo-chef --locked --version "^0.1.53"
 ENV SQLX_OFFLINE=true \
     CARGO_TERM_COLOR=never
 WORKDIR /app
@@ -47,19 +59,21 @@ RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS cook
 COPY --from=planner /app/recipe.json recipe.json
-# One cook per service: cargo-chef takes a single --package, and cooking the whole
-# workspace would also build the dev tools (xtask, load tests). Later cooks reuse the
-# dependencies compiled by earlier ones.
-RUN for service in users catalog orders recommendations storefront; do \
-        cargo chef cook --release --locked --recipe-path recipe.json --package "$service" || exit 1; \
-    done
+# The dependencies of the five services in one cook, not the whole workspace: that would
+# also build the dev tools (xtask, load tests).
+RUN cargo chef cook --release --locked --recipe-path recipe.json \
+        --package users --package catalog --package orders \
+        --package recommendations --package storefront
 
 FROM cook AS builder
-ARG SERVICE
 COPY . .
+RUN cargo build --release --locked \
+        -p users -p catalog -p orders -p recommendations -p storefront
+
+FROM builder AS pick
+ARG SERVICE
 RUN test -n "${SERVICE}" \
         || { echo "--build-arg SERVICE=<storefront|users|catalog|orders|recommendations> is required" >&2; exit 1; } \
-    && cargo build --release --locked --package "${SERVICE}" --bin "${SERVICE}" \
     && install -D -m 0755 "target/release/${SERVICE}" /out/service
 
 FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
@@ -72,12 +86,16 @@ LABEL org.opencontainers.image.title="harbor-shop-${SERVICE}" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0"
-COPY --from=builder /out/service /usr/local/bin/service
+COPY --from=pick /out/service /usr/local/bin/service
 # 65532:65532 is distroless' "nonroot"; numeric so that runAsNonRoot can verify it.
 USER 65532:65532
 # Each service listens on its own default port (storefront 8080, users 8081, catalog 8082,
 # orders 8083, recommendations 8084) unless LISTEN_ADDR says otherwise.
 EXPOSE 8080-8084
-# No HEALTHCHECK: the image has no shell or HTTP client to run one. Orchestrators probe
-# /health/live and /health/ready over HTTP instead (see k8s/ and docs/deploy.md).
+# The binary is its own probe (no shell or curl here): `service healthcheck` GETs
+# /health/ready on the port of LISTEN_ADDR and exits 0 when ready, 1 otherwise. The start
+# period covers migrations at start-up. Kubernetes ignores HEALTHCHECK and probes the
+# same endpoints over HTTP (k8s/base/patches/service-workload.yaml).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["/usr/local/bin/service", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/service"]

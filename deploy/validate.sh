@@ -23,6 +23,9 @@
 #   checkov     security lint of the renders and the Dockerfile; every finding blocks
 #               unless justified in deploy/checkov-skips.yaml
 #   hadolint    Dockerfile lint (skipped, with a message, when hadolint is unavailable)
+#   dockerfile  the Dockerfile's own rules: one cargo build for the five services in stages
+#               that do not depend on SERVICE, distroless runtime, HEALTHCHECK through the
+#               binary, zlib built in
 #   env-drift   variables the code reads vs. what compose and the ConfigMaps/Secrets set
 #
 # Environment: K8S_VERSIONS (default "1.32.0 1.35.0"), PYTHON (default python3).
@@ -211,6 +214,10 @@ step_hadolint() {
     fi
 }
 
+step_dockerfile() {
+    "$VENV/bin/python" deploy/lib/dockerfile_check.py
+}
+
 step_env_drift() {
     rendered || return 1
     "$VENV/bin/python" deploy/lib/env_drift.py "$RENDER"
@@ -230,6 +237,7 @@ run_step k8s-schema step_k8s_schema
 run_step k8s-rules step_k8s_rules
 run_step checkov step_checkov
 run_step hadolint step_hadolint
+run_step dockerfile step_dockerfile
 run_step env-drift step_env_drift
 
 printf '\n%s== summary%s\n' "$bold" "$reset"
