@@ -115,7 +115,7 @@ step_tools() {
             command -v "$tool" >/dev/null 2>&1 && continue
             "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$package" \
                 >"$VENV/pip-$tool.log" 2>&1 \
-                || echo "  ${yellow}could not install $package ($(grep -m1 -oE 'download failed for [^ ]+|No matching distribution[^.]*' "$VENV/pip-$tool.log" || echo "see $VENV/pip-$tool.log")): $tool checks will be skipped${reset}"
+                || echo "  ${yellow}could not install $package ($(grep -m1 -oE 'download failed for https?://[^ ]+|No matching distribution[^.]*' "$VENV/pip-$tool.log" || echo "see $VENV/pip-$tool.log")): $tool checks will be skipped${reset}"
         done
         echo "$wanted" >"$stamp"
     fi
