@@ -48,11 +48,19 @@ pub fn packages(list: &str) -> Vec<&str> {
         .collect()
 }
 
-/// The libraries `ld.so --list` reports as `name => not found`.
-pub fn not_found(loader_listing: &str) -> Vec<String> {
-    loader_listing
+/// The libraries `ld.so --list` reports missing: `name => not found` for a library's own
+/// dependencies, `error while loading shared libraries: name: cannot open…` for the binary's.
+pub fn not_found(loader_output: &str) -> Vec<String> {
+    const CANNOT_LOAD: &str = "error while loading shared libraries: ";
+    loader_output
         .lines()
-        .filter_map(|line| line.trim().strip_suffix("=> not found"))
+        .filter_map(|line| {
+            let line = line.trim();
+            line.strip_suffix("=> not found").or_else(|| {
+                let (_, rest) = line.split_once(CANNOT_LOAD)?;
+                rest.split_once(':').map(|(name, _)| name)
+            })
+        })
         .map(|name| name.trim().to_owned())
         .collect()
 }
@@ -118,16 +126,17 @@ impl RuntimeRoot {
             .arg(&self.path)
             .args([LOADER, "--list", &format!("/usr/local/bin/{name}")])
             .env_clear()
+            .env("PATH", CONTAINER_PATH)
             .output()
             .context("running the image's loader (chroot needs root)")?;
-        let listing = String::from_utf8_lossy(&output.stdout);
+        let listing = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
         let missing = not_found(&listing);
         if missing.is_empty() && !output.status.success() {
-            bail!(
-                "the image's loader cannot load {name}: {}{}",
-                listing,
-                String::from_utf8_lossy(&output.stderr)
-            );
+            bail!("the image's loader cannot load {name}: {listing}");
         }
         Ok(missing)
     }
@@ -204,6 +213,38 @@ fn download(names: &[&str], debs: &Path) -> anyhow::Result<Vec<PathBuf>> {
         files.push(find(name)?.with_context(|| format!("{name}: no .deb after download"))?);
     }
     Ok(files)
+}
+
+impl RuntimeRoot {
+    /// Fails unless process `pid` runs as the nonroot user, chrooted into this root.
+    pub fn assert_confined(&self, name: &str, pid: u32) -> anyhow::Result<()> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .with_context(|| format!("{name} (pid {pid}) is not running"))?;
+        let uid = status
+            .lines()
+            .find_map(|line| line.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().next())
+            .unwrap_or("?");
+        let root = std::fs::read_link(format!("/proc/{pid}/root"))?;
+        let expected = self.path.canonicalize()?;
+        if uid != "65532" || root != expected {
+            bail!(
+                "{name} runs as uid {uid} in {}, not as 65532 in {}",
+                root.display(),
+                expected.display()
+            );
+        }
+        // Its own view of the mounts: `/` (the image) must be read-only.
+        let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))?;
+        let root_read_only = mounts.lines().any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(4) == Some(&"/") && fields.get(5).is_some_and(|o| o.starts_with("ro"))
+        });
+        if !root_read_only {
+            bail!("{name}'s root file system is writable");
+        }
+        Ok(())
+    }
 }
 
 /// What distroless adds beside its packages: the users, their home, /tmp, and the mount
@@ -359,6 +400,9 @@ mod tests {
                        \tlibgcc_s.so.1 => /lib/x86_64-linux-gnu/libgcc_s.so.1 (0x7f)\n\
                        \tlibpq.so.5 => not found\n";
         assert_eq!(not_found(listing), ["libz.so.1", "libpq.so.5"]);
+        let direct = "/usr/local/bin/catalog: error while loading shared libraries: libz.so.1: \
+                      cannot open shared object file: No such file or directory\n";
+        assert_eq!(not_found(direct), ["libz.so.1"]);
         assert!(not_found("\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6\n").is_empty());
     }
 

@@ -268,6 +268,12 @@ where
     let outcome = async {
         services::wait_until_ready(&running).await?;
         if let Some((root, _)) = &image {
+            for (name, pid) in running.pids() {
+                root.assert_confined(name, pid)?;
+            }
+            progress::done(
+                "each runs as 65532:65532, chrooted into the image, on a read-only root",
+            );
             for service in &services::SERVICES {
                 let output = root
                     .command(service.name, &["healthcheck"], &env_of(service.name))

@@ -130,6 +130,15 @@ pub struct Running {
     children: Vec<(&'static str, Child)>,
 }
 
+impl Running {
+    /// Each service's name and process id.
+    pub fn pids(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
+        self.children
+            .iter()
+            .map(|(name, child)| (*name, child.id()))
+    }
+}
+
 /// Each service as a process of this machine: its debug binary with `env`.
 pub fn on_host<'a>(
     env: &'a BTreeMap<&'static str, Vec<(String, String)>>,
