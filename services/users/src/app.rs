@@ -1,6 +1,7 @@
 //! The users service's router and shared state.
 
 use crate::config::Config;
+use crate::hasher::PasswordHasher;
 use crate::tokens::TokenIssuer;
 use crate::{bootstrap, db, events, routes};
 use axum::extract::FromRef;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub tokens: Arc<TokenIssuer>,
     /// Checks this service's own tokens, for `/v1/users/me`.
     pub verifier: Verifier,
+    /// Argon2 hashing, a bounded number at a time.
+    pub hasher: PasswordHasher,
 }
 
 /// The service's contract: every route here appears in `/openapi.json`.
@@ -45,7 +48,11 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     shop_events::migrate(&pool).await?;
     shop_events::topics::ensure_or_warn(&config.kafka).await;
     let tokens = TokenIssuer::load(&config.tokens, &pool).await?;
-    bootstrap::ensure_admin(&pool, &config.admin).await?;
+    let hasher = PasswordHasher::with_queue_wait(
+        config.password_hash_concurrency,
+        config.password_hash_queue_wait,
+    );
+    bootstrap::ensure_admin(&pool, &hasher, &config.admin).await?;
     let faults = Faults::new(config.faults);
     let readiness = faults.readiness(
         Readiness::default()
@@ -56,6 +63,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         db: pool.clone(),
         verifier: tokens.verifier(),
         tokens: Arc::new(tokens),
+        hasher,
     };
     let ops = faults.router(state.verifier.clone());
     let app = ServiceBuilder::new(SERVICE)

@@ -2,7 +2,8 @@
 
 use crate::config::AdminConfig;
 use crate::domain::account::{Email, UserName};
-use crate::domain::password::{self, Password};
+use crate::domain::password::Password;
+use crate::hasher::PasswordHasher;
 use crate::{db, events};
 use anyhow::Context;
 use sqlx::PgPool;
@@ -14,7 +15,11 @@ const ADMIN_NAME: &str = "Administrator";
 /// Creates the admin account (announcing it like any new account), or brings an existing
 /// account under `ADMIN_EMAIL` to the admin role and the configured password. Running it again changes nothing visible, so
 /// every instance runs it at start-up. Without `ADMIN_PASSWORD` it does nothing.
-pub async fn ensure_admin(pool: &PgPool, admin: &AdminConfig) -> anyhow::Result<Option<Uuid>> {
+pub async fn ensure_admin(
+    pool: &PgPool,
+    hasher: &PasswordHasher,
+    admin: &AdminConfig,
+) -> anyhow::Result<Option<Uuid>> {
     let Some(password) = &admin.password else {
         tracing::warn!("ADMIN_PASSWORD is not set: no admin account is created");
         return Ok(None);
@@ -23,7 +28,7 @@ pub async fn ensure_admin(pool: &PgPool, admin: &AdminConfig) -> anyhow::Result<
     let password = Password::parse(password.expose().to_owned())
         .map_err(|e| anyhow::anyhow!("ADMIN_PASSWORD {e}"))?;
     let name = UserName::parse(ADMIN_NAME).map_err(anyhow::Error::msg)?;
-    let hash = password::hash(password).await?;
+    let hash = hasher.hash(password).await?;
     let mut tx = pool.begin().await?;
     let (id, created) = db::accounts::upsert_admin(&mut tx, &email, &name, &hash)
         .await

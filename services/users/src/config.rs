@@ -4,7 +4,7 @@ use shop_db::DbConfig;
 use shop_events::KafkaConfig;
 use shop_faults::FaultsConfig;
 use shop_server::{ConfigError, Env, ServerConfig};
-use std::num::NonZeroU64;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::time::Duration;
 
 /// The port this service listens on unless `LISTEN_ADDR` says otherwise.
@@ -17,6 +17,9 @@ pub const SCHEMA: &str = "users";
 // Evaluated while compiling: a zero here would fail the build, never a running service.
 const DEFAULT_TTL_SECONDS: NonZeroU64 = NonZeroU64::new(3600).unwrap();
 
+/// Two hashes at once: 38 MiB beside the idle ~16 MiB, and both cores busy on a small node.
+const DEFAULT_HASH_CONCURRENCY: NonZeroUsize = NonZeroUsize::new(2).unwrap();
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub server: ServerConfig,
@@ -27,6 +30,12 @@ pub struct Config {
     pub faults: FaultsConfig,
     pub tokens: TokenConfig,
     pub admin: AdminConfig,
+    /// `PASSWORD_HASH_CONCURRENCY` (default 2): how many Argon2 hashes may run at once,
+    /// 19 MiB each; size it from the memory limit (`hasher` says how).
+    pub password_hash_concurrency: NonZeroUsize,
+    /// `PASSWORD_HASH_QUEUE_MS` (default 2000): how long a request may wait for a free
+    /// hasher before it is told to retry (503).
+    pub password_hash_queue_wait: Duration,
 }
 
 /// How access tokens are signed.
@@ -62,6 +71,10 @@ impl Config {
                 email: env.string("ADMIN_EMAIL", "admin@harbor.shop"),
                 password: env.get("ADMIN_PASSWORD").map(Secret),
             },
+            password_hash_concurrency: env
+                .parse("PASSWORD_HASH_CONCURRENCY", DEFAULT_HASH_CONCURRENCY)?,
+            password_hash_queue_wait: env
+                .millis("PASSWORD_HASH_QUEUE_MS", crate::hasher::QUEUE_WAIT)?,
         })
     }
 }
@@ -94,6 +107,17 @@ mod tests {
         assert_eq!(config.admin.email, "admin@harbor.shop");
         assert_eq!(config.tokens.ttl, Duration::from_secs(3600));
         assert!(config.tokens.private_key_pem.is_none());
+        assert_eq!(config.password_hash_concurrency.get(), 2);
+    }
+
+    #[test]
+    fn at_least_one_password_hash_at_a_time() {
+        let env = Env::from_pairs([("PASSWORD_HASH_CONCURRENCY", "0")]);
+        let error = Config::from_env(&env).expect_err("zero is refused");
+        assert!(
+            error.to_string().starts_with("PASSWORD_HASH_CONCURRENCY"),
+            "{error}"
+        );
     }
 
     #[test]

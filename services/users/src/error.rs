@@ -1,7 +1,7 @@
 //! The users service's errors, and their one mapping to problem+json.
 
 use crate::domain::InvalidField;
-use crate::domain::password::HashError;
+use crate::hasher::HashError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use shop_auth::KeyError;
@@ -70,6 +70,11 @@ impl From<Error> for Problem {
             Error::AccountNotFound => Problem::not_found("no such account"),
             Error::Forbidden => Problem::forbidden(error.to_string()),
             Error::Database(error) => database_problem(&error),
+            // Every hasher busy: a burst of sign-ups, not a fault. Come back in a second.
+            Error::Hashing(HashError::Busy) => {
+                Problem::unavailable("too many sign-ins and sign-ups at once; retry shortly")
+                    .with_retry_after(1)
+            }
             Error::Hashing(error) => Problem::internal(&error),
             Error::Signing(error) => Problem::internal(&error),
             Error::Events(error) => Problem::internal(&error),

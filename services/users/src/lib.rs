@@ -3,8 +3,8 @@
 //!
 //! `config` reads the environment, `app` assembles the router and its state, `routes`
 //! holds the HTTP handlers, `domain` the rules, `db` the queries and migrations, `events`
-//! what the service announces on Kafka, `tokens` the signing key, and `bootstrap` the
-//! administrator account created at start-up.
+//! what the service announces on Kafka, `tokens` the signing key, `hasher` the bounded
+//! password hashing, and `bootstrap` the administrator account created at start-up.
 
 pub mod app;
 pub mod bootstrap;
@@ -13,5 +13,6 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod hasher;
 pub mod routes;
 pub mod tokens;

@@ -3,7 +3,6 @@
 use crate::app::AppState;
 use crate::db;
 use crate::domain::account::email_key;
-use crate::domain::password;
 use crate::domain::throttle::{AttemptKeys, MAX_FAILURES, WINDOW};
 use crate::error::Error;
 use crate::tokens::AccessToken;
@@ -44,6 +43,10 @@ pub struct SignIn {
         (status = 429, description = "`/problems/too-many-requests`: too many failed attempts",
             body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until attempts are accepted again"))),
+        (status = 503, description = "`/problems/unavailable`: every password hasher is busy \
+            (a burst of sign-ins), or the database is unreachable", body = Problem,
+            content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
     )
 )]
 pub async fn sign_in(
@@ -62,7 +65,7 @@ pub async fn sign_in(
     let hash = account
         .as_ref()
         .map(|account| account.password_hash.clone());
-    let verified = password::verify(body.password, hash).await?;
+    let verified = state.hasher.verify(body.password, hash).await?;
     let Some(account) = account.filter(|_| verified) else {
         db::login_failures::record(&state.db, &keys, WINDOW).await?;
         // Failed sign-ins are what fill the table: they also empty it of the expired.

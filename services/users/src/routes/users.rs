@@ -2,7 +2,6 @@
 
 use crate::app::AppState;
 use crate::domain::account::{Account, NewAccount};
-use crate::domain::password;
 use crate::error::{Error, ResultExt};
 use crate::{db, events};
 use axum::extract::State;
@@ -68,6 +67,10 @@ impl From<Account> for User {
             address, in any case, exists", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, named in `errors`", body = Problem,
             content_type = "application/problem+json"),
+        (status = 503, description = "`/problems/unavailable`: every password hasher is busy \
+            (a burst of sign-ups), or the database is unreachable", body = Problem,
+            content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
     )
 )]
 pub async fn register(
@@ -75,7 +78,7 @@ pub async fn register(
     Json(body): Json<Registration>,
 ) -> Result<impl IntoResponse, Error> {
     let new = NewAccount::parse(&body.email, &body.name, body.password).map_err(Error::Invalid)?;
-    let hash = password::hash(new.password).await?;
+    let hash = state.hasher.hash(new.password).await?;
     // The account and its announcement commit together, or neither does.
     let mut tx = state.db.begin().await?;
     // The unique index decides, so two concurrent registrations cannot both succeed.

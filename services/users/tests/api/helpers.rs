@@ -31,15 +31,21 @@ pub struct TestApp {
 /// Starts the service on a random port, against a fresh database reached through a proxy,
 /// signing with the key of a fresh [`TestIssuer`], with an admin account configured.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// [`spawn_app`] with these settings besides.
+pub async fn spawn_app_with(settings: &[(&str, String)]) -> TestApp {
     let issuer = TestIssuer::start().await;
     let db = TestDatabase::create().await.expect("test database");
     let db_proxy = TcpProxy::start(db.server_addr()).await.expect("proxy");
-    let config = config(&[
+    let mut all = vec![
         ("DATABASE_URL", db.url_for_via(SCHEMA, db_proxy.addr())),
         ("JWT_PRIVATE_KEY_PEM", issuer.private_key_pem()),
         ("ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
-    ])
-    .expect("config");
+    ];
+    all.extend(settings.iter().cloned());
+    let config = config(&all).expect("config");
     let kafka = config.kafka.clone();
     let service = RunningService::spawn(app::build(config).await.expect("the service starts"));
     TestApp {

@@ -1,4 +1,4 @@
-use crate::helpers::{PASSWORD, invalid_fields, problem, spawn_app};
+use crate::helpers::{PASSWORD, invalid_fields, problem, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -150,4 +150,71 @@ async fn a_body_that_is_not_json_is_a_bad_request() {
     let (status, problem) = problem(response).await;
     assert_eq!(status, 400);
     assert_eq!(problem["type"], "/problems/bad-request");
+}
+
+/// A class signing up at once: Argon2 needs 19 MiB a hash, so only two hash at a time and
+/// (here) nobody waits for a turn. Every answer is a 201 or a 503 with `Retry-After`
+/// (never a 500), and a client that waits as told gets its account: all 32 exist in the end.
+#[tokio::test]
+async fn a_burst_of_sign_ups_is_bounded_and_loses_no_one() {
+    let app = spawn_app_with(&[("PASSWORD_HASH_QUEUE_MS", "0".to_owned())]).await;
+    let email = |i: usize| format!("student{i}@example.com");
+    let sign_up = |i: usize| {
+        let app = &app;
+        async move { app.register(&email(i), "Student", PASSWORD).await }
+    };
+
+    let first = futures::future::join_all((0..32).map(sign_up)).await;
+    let mut waiting = Vec::new();
+    for (i, response) in first.into_iter().enumerate() {
+        match response.status().as_u16() {
+            201 => {}
+            503 => {
+                let retry_after = response.headers()["retry-after"].to_str().expect("ascii");
+                assert_eq!(retry_after, "1");
+                waiting.push(i);
+            }
+            other => panic!(
+                "sign-up {i}: {other} {}",
+                response.text().await.unwrap_or_default()
+            ),
+        }
+    }
+    assert!(waiting.len() < 32, "some sign-ups must be served at once");
+    assert!(
+        waiting.len() >= 16,
+        "at most two hash at once: most must be told to retry"
+    );
+    println!(
+        "32 sign-ups at once: {} served, {} told to retry",
+        32 - waiting.len(),
+        waiting.len()
+    );
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !waiting.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still refused: {waiting:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let retries = futures::future::join_all(waiting.iter().map(|&i| sign_up(i))).await;
+        let mut still = Vec::new();
+        for (&i, response) in waiting.iter().zip(retries) {
+            match response.status().as_u16() {
+                201 => {}
+                503 => still.push(i),
+                other => panic!("retry {i}: {other}"),
+            }
+        }
+        waiting = still;
+    }
+    for i in 0..32 {
+        assert_eq!(
+            app.sign_in(&email(i), PASSWORD).await.status(),
+            200,
+            "{}",
+            email(i)
+        );
+    }
 }
