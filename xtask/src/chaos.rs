@@ -6,11 +6,14 @@
 //! the same log, and waits until it answers. `restart` is both. Services are found by the
 //! pid files `up` writes in `target/harbor/pids/`; the broker only if xtask started it.
 //!
-//! A service started here is not a child of `up`: Ctrl-C on `up` leaves it running. Stop it
-//! with `cargo xtask chaos stop <service>`.
+//! `up` supervises its services and restarts one that dies; `stop` therefore leaves a
+//! hold (`target/harbor/pids/<name>.held`) that keeps `up` from restarting it, and `start`
+//! lifts the hold and lets `up` start it. Without a running `up`, `start` runs the service
+//! itself; a service started that way is not a child of `up`: Ctrl-C on `up` leaves it
+//! running. Stop it with `cargo xtask chaos stop <service>`.
 
 use crate::services::{self, SERVICES, Service};
-use crate::{broker, postgres, progress, workspace};
+use crate::{broker, postgres, progress, supervise, workspace};
 use anyhow::{Context, bail};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -103,7 +106,13 @@ fn kill(name: &str, pid: &str) -> anyhow::Result<()> {
 
 fn stop(service: &Service) -> anyhow::Result<()> {
     match read_pid(service.name) {
-        Some(pid) if is_alive(&pid) => kill(service.name, &pid),
+        Some(pid) if is_alive(&pid) => {
+            std::fs::write(
+                supervise::hold_file(service.name),
+                "held by cargo xtask chaos stop\n",
+            )?;
+            kill(service.name, &pid)
+        }
         _ => bail!(
             "{} is not running (no live pid in {}): start the shop with `cargo xtask up`",
             service.name,
@@ -123,6 +132,13 @@ fn stop_broker() -> anyhow::Result<()> {
 }
 
 async fn start(service: &Service) -> anyhow::Result<()> {
+    let held = supervise::hold_file(service.name);
+    let was_held = held.exists();
+    let _ = std::fs::remove_file(&held);
+    if read_pid("up").is_some_and(|pid| is_alive(&pid)) {
+        progress::step(&format!("chaos: letting `up` start {} again", service.name));
+        return wait_until_live(service, was_held).await;
+    }
     if let Some(pid) = read_pid(service.name).filter(|pid| is_alive(pid)) {
         bail!("{} is already running (pid {pid})", service.name);
     }
@@ -185,4 +201,34 @@ async fn start(service: &Service) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// Waits until `up` has started `service` again and it answers `/health/live`.
+async fn wait_until_live(service: &Service, was_held: bool) -> anyhow::Result<()> {
+    if !was_held {
+        progress::note(&format!(
+            "{} was not held down; `up` keeps it running",
+            service.name
+        ));
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    let url = format!("http://127.0.0.1:{}/health/live", service.port);
+    let deadline = Instant::now() + START_PATIENCE;
+    while Instant::now() < deadline {
+        if let Ok(response) = client.get(&url).send().await
+            && response.status().is_success()
+        {
+            progress::done(&format!("{} is back", service.name));
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    bail!(
+        "{} does not answer after {} s: see target/harbor/logs/{}.log",
+        service.name,
+        START_PATIENCE.as_secs(),
+        service.name
+    )
 }

@@ -26,6 +26,7 @@ mod postgres;
 mod progress;
 mod services;
 mod sqlx_prepare;
+mod supervise;
 mod workspace;
 
 use anyhow::{Context, bail};
@@ -101,18 +102,42 @@ async fn up() -> anyhow::Result<()> {
     services::build()?;
     progress::step("starting the services");
     let env = services::local_env(postgres::SHOP_DATABASE);
-    let running = services::start_all(services::on_host(&env))?;
+    let mut running = services::start_all(services::on_host(&env))?;
     let ready = services::wait_until_ready(&running).await;
     if let Err(error) = ready {
         services::stop_all(running);
         return Err(error);
     }
     services::print_table();
-    println!("\nLogs: target/harbor/logs/. Press Ctrl-C to stop.");
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    println!(
+        "\nLogs: target/harbor/logs/. A service that exits is reported and started again.\n\
+         Press Ctrl-C to stop."
+    );
+    // `cargo xtask chaos` asks this `up` to restart what it stopped.
+    let up_pid = workspace::state_dir().join("pids").join("up.pid");
+    for service in &services::SERVICES {
+        // A hold left by an earlier `up`'s chaos means nothing to this one.
+        let _ = std::fs::remove_file(supervise::hold_file(service.name));
+    }
+    std::fs::write(&up_pid, std::process::id().to_string())?;
+    let mut supervisor = supervise::Supervisor::new(services::on_host(&env));
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            signal = &mut ctrl_c => {
+                signal.context("waiting for Ctrl-C")?;
+                break;
+            }
+            () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {
+                for event in supervisor.check(&mut running) {
+                    supervise::report(&event);
+                }
+            }
+        }
+    }
     progress::step("stopping");
+    let _ = std::fs::remove_file(&up_pid);
     services::stop_all(running);
     broker::stop_if_ours();
     progress::done("stopped");

@@ -131,6 +131,42 @@ pub struct Running {
 }
 
 impl Running {
+    /// How `name` ended, if it has (reaping it).
+    pub fn exited(&mut self, name: &str) -> Option<std::process::ExitStatus> {
+        let (_, child) = self.children.iter_mut().find(|(n, _)| *n == name)?;
+        child.try_wait().ok().flatten()
+    }
+
+    /// Starts `service` again with `launch`, appending to its log; returns the new pid.
+    pub fn restart(
+        &mut self,
+        service: &Service,
+        launch: &impl Fn(&Service) -> Command,
+    ) -> anyhow::Result<u32> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log_path(service.name))?;
+        let mut command = launch(service);
+        command
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {}", service.name))?;
+        let pid = child.id();
+        std::fs::write(
+            pid_dir().join(format!("{}.pid", service.name)),
+            pid.to_string(),
+        )?;
+        match self.children.iter_mut().find(|(n, _)| *n == service.name) {
+            Some((_, slot)) => *slot = child,
+            None => self.children.push((service.name, child)),
+        }
+        Ok(pid)
+    }
+
     /// Each service's name and process id.
     pub fn pids(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
         self.children
@@ -235,6 +271,11 @@ fn has_exited(running: &Running, name: &str) -> bool {
                 .status()
                 .is_ok_and(|status| status.success())
         })
+}
+
+/// The last lines of `name`'s log.
+pub fn log_tail(name: &str) -> String {
+    tail(&log_path(name))
 }
 
 fn tail(path: &PathBuf) -> String {
