@@ -10,6 +10,7 @@
 //! cargo xtask image [--release]   run every service in the runtime image's file system
 //! cargo xtask chaos <stop|start|restart> <service|broker>   break and heal what `up` runs
 //! cargo xtask events tail <topic>   print a topic's events as they arrive
+//! cargo xtask events redrive <topic>   publish what was dead-lettered from it again
 //! cargo xtask openapi   rewrite each service's committed openapi.json from the code
 //! cargo xtask sqlx-prepare [PACKAGE…]   refresh the compile-time query data in .sqlx/
 //! ```
@@ -32,7 +33,7 @@ mod workspace;
 use anyhow::{Context, bail};
 use std::process::Command;
 
-const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|bench|image [--release]|chaos|events tail TOPIC|openapi|sqlx-prepare [PACKAGE…]>";
+const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|bench|image [--release]|chaos|events <tail|redrive> TOPIC|openapi|sqlx-prepare [PACKAGE…]>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
