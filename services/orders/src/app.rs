@@ -3,7 +3,7 @@
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::events::CatalogEvents;
-use crate::{db, routes};
+use crate::{db, expiry, routes};
 use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
 use shop_auth::Verifier;
@@ -44,8 +44,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     shop_server::openapi_document(SERVICE, api())
 }
 
-/// Connects to the database, applies migrations, starts the outbox relay and the consumer
-/// of catalog's events, and binds the listener.
+/// Connects to the database, applies migrations, starts the outbox relay, the consumer
+/// of catalog's events and the expiry of overdue pending orders, and binds the listener.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
     shop_events::migrate(&pool).await?;
@@ -70,6 +70,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
                 CatalogEvents,
             )?
             .spawn(shutdown.clone()),
+            expiry::spawn(pool.clone(), config.pending_timeout, shutdown.clone()),
         ],
         shutdown,
     };

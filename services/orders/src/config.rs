@@ -24,6 +24,9 @@ pub struct Config {
     /// Where catalog answers the price of a product orders has not heard of yet.
     pub catalog_url: String,
     pub catalog_timeout: Duration,
+    /// `ORDER_PENDING_TIMEOUT_MS` (default 10 minutes): an order still pending after this
+    /// is cancelled (`expiry`).
+    pub pending_timeout: Duration,
 }
 
 impl Config {
@@ -36,6 +39,7 @@ impl Config {
             faults: FaultsConfig::from_env(env)?,
             catalog_url: env.string("CATALOG_URL", "http://127.0.0.1:8082"),
             catalog_timeout: env.millis("CATALOG_TIMEOUT_MS", Duration::from_secs(2))?,
+            pending_timeout: env.millis("ORDER_PENDING_TIMEOUT_MS", Duration::from_secs(600))?,
         })
     }
 }

@@ -245,6 +245,27 @@ pub async fn lock_status(
     Ok(status.as_deref().and_then(OrderStatus::parse))
 }
 
+/// Up to `limit` orders pending for longer than `age`, oldest first, locked; rows another
+/// transaction holds are skipped.
+pub async fn lock_pending_older_than(
+    conn: &mut PgConnection,
+    age: std::time::Duration,
+    limit: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM orders.orders
+         WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1)
+         ORDER BY created_at
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED",
+        age.as_secs_f64(),
+        limit
+    )
+    .fetch_all(conn)
+    .instrument(query_span("SELECT", "orders"))
+    .await
+}
+
 pub async fn set_status(
     conn: &mut PgConnection,
     id: Uuid,

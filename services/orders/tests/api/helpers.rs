@@ -35,6 +35,8 @@ pub struct Options {
     pub catalog_url: Option<String>,
     /// The broker's address (default: the shared one).
     pub brokers: Option<String>,
+    /// `ORDER_PENDING_TIMEOUT_MS` (default: the service's).
+    pub pending_timeout_ms: Option<u64>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -82,6 +84,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .chain(kafka),
     );
     let mut config = Config::from_env(&env).expect("config");
+    if let Some(ms) = options.pending_timeout_ms {
+        config.pending_timeout = Duration::from_millis(ms);
+    }
     config.server = ServerConfig::ephemeral();
     config.kafka.topic_prefix = topic_prefix.clone();
     let app = orders::app::build(config).await.expect("orders starts");

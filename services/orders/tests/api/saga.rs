@@ -121,6 +121,77 @@ async fn orders_placed_while_the_broker_is_down_all_settle_when_it_returns() {
     }
 }
 
+/// The saga always ends. With the broker cut off an order is accepted but cannot settle;
+/// past `ORDER_PENDING_TIMEOUT_MS` it is cancelled. When the broker is back catalog reads
+/// the order placed, then cancelled: whatever it reserved is released, and the stock ends
+/// where it began. The late `StockReserved` does not bring the order back.
+#[tokio::test]
+async fn an_order_pending_past_its_timeout_is_cancelled_and_holds_no_stock() {
+    let broker = PrivateBroker::start().await.expect("a broker of our own");
+    let app = spawn_app_with(Options {
+        brokers: Some(broker.brokers()),
+        pending_timeout_ms: Some(1_000),
+        ..Options::default()
+    })
+    .await;
+    let customer = app.customer();
+    let products = app.products().await;
+    let product_id = products[0]["id"].as_str().unwrap().to_owned();
+    let stock = app.stock_of(&product_id).await;
+
+    broker.disconnect();
+    let response = app
+        .place(&customer.token, &new_key(), &one_of(&products[0]["id"], 2))
+        .await;
+    assert_eq!(response.status(), 202);
+    let order: Value = response.json().await.unwrap();
+    let order_id = order["id"].as_str().unwrap().to_owned();
+    let expired = app
+        .settled_within(Duration::from_secs(10), &customer.token, &order_id)
+        .await;
+    assert_eq!(expired["status"], "cancelled", "{expired}");
+    assert!(
+        expired["status_reason"]
+            .as_str()
+            .is_some_and(|reason| reason.starts_with("not settled within")),
+        "{expired}"
+    );
+
+    broker.reconnect();
+    let catalog_db = sqlx::PgPool::connect(&app.db.admin_url()).await.unwrap();
+    let order_uuid: uuid::Uuid = order_id.parse().unwrap();
+    eventually(
+        Duration::from_secs(120),
+        "catalog has read the order placed and cancelled",
+        || {
+            let pool = catalog_db.clone();
+            async move {
+                sqlx::query_scalar::<_, String>(
+                    "SELECT status FROM catalog.stock_reservations WHERE order_id = $1",
+                )
+                .bind(order_uuid)
+                .fetch_optional(&pool)
+                .await
+                .unwrap()
+                .as_deref()
+                    == Some("released")
+            }
+        },
+    )
+    .await;
+    assert_eq!(app.stock_of(&product_id).await, stock, "stock conserved");
+    let after: Value = app
+        .get_as(&customer.token, &format!("/v1/orders/{order_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        after["status"], "cancelled",
+        "a late decision changes nothing"
+    );
+}
+
 #[tokio::test]
 async fn confirmed_orders_feed_personalized_and_co_purchase_recommendations() {
     let app = spawn_app().await;
