@@ -19,12 +19,15 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: cargo xtask chaos <stop|start|restart> <users|catalog|orders|recommendations|storefront|broker>";
+const USAGE: &str = "usage: cargo xtask chaos <stop|start|restart> <users|catalog|orders|recommendations|storefront|broker>\n       cargo xtask chaos monkey [--minutes N]";
 
 /// How long a started service has to answer `/health/live`.
 const START_PATIENCE: Duration = Duration::from_secs(60);
 
 pub async fn run(args: &[String]) -> anyhow::Result<()> {
+    if args.first().map(String::as_str) == Some("monkey") {
+        return crate::monkey::run(&args[1..]).await;
+    }
     let (Some(action), Some(target)) = (args.first(), args.get(1)) else {
         bail!("{USAGE}");
     };

@@ -9,6 +9,7 @@
 //! cargo xtask bench     what trace export costs a request (off / collector up / unreachable)
 //! cargo xtask image [--release]   run every service in the runtime image's file system
 //! cargo xtask chaos <stop|start|restart> <service|broker>   break and heal what `up` runs
+//! cargo xtask chaos monkey [--minutes N]   random faults under load, then what survived
 //! cargo xtask events tail <topic>   print a topic's events as they arrive
 //! cargo xtask events redrive <topic>   publish what was dead-lettered from it again
 //! cargo xtask openapi   rewrite each service's committed openapi.json from the code
@@ -23,6 +24,7 @@ mod broker;
 mod chaos;
 mod events;
 mod image;
+mod monkey;
 mod postgres;
 mod progress;
 mod services;

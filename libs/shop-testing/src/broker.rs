@@ -100,17 +100,15 @@ impl PrivateBroker {
     }
 }
 
-/// The tansu that `cargo xtask` installs and every test and demo runs: this version, built
-/// with the SQLite storage engine (a demo broker that keeps its topics across a restart)
-/// besides the in-memory one (tests).
+/// The tansu that `cargo xtask` installs and every test and demo runs.
 pub const TANSU_VERSION: &str = "0.6.0";
 
-/// The Cargo features of that build.
-pub const TANSU_FEATURES: &str = "dynostore,libsql";
+/// The Cargo features of that build: `dynostore` has the in-memory storage engine.
+pub const TANSU_FEATURES: &str = "dynostore";
 
 /// Where `cargo xtask` installs tansu: `$XDG_CACHE_HOME/harbor-shop/tools/tansu-<version>`
 /// (default `~/.cache/…`), outside every checkout, so a fresh clone (CI's) reuses it. A tansu
-/// on PATH is not used: it may lack the storage engine the demo needs.
+/// on PATH is not used: the version and features are pinned here.
 pub fn tansu_install_root() -> PathBuf {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
