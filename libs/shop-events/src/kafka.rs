@@ -87,7 +87,8 @@ impl IdempotentProducer {
 
     /// After a failed send: replaces the producer if it is beyond repair, which librdkafka
     /// reports as a fatal error, or the broker by refusing the producer's identity (what
-    /// tansu does after an outage in which messages timed out).
+    /// tansu does after an outage in which messages timed out), or if it may be attached
+    /// to a cluster that is gone (messages timed out, the topic is unknown).
     pub(crate) fn renew_if_broken(&self, error: &KafkaError) {
         let mut current = self.lock();
         let fatal = current.client().fatal_error().map(|(code, _)| code);
@@ -105,10 +106,20 @@ impl IdempotentProducer {
             }),
             _ => None,
         };
-        let Some(code) = fatal.or(refused) else {
+        // Messages that time out, or a topic the broker does not know, may mean the cluster
+        // was replaced (a new one, a wiped volume): the producer's metadata and producer id
+        // belong to one that is gone, and it stays stuck on them. A new producer costs
+        // little next to the message timeout that led here.
+        let stale = match error {
+            KafkaError::MessageProduction(code) if crate::topics::may_be_missing(error) => {
+                Some(*code)
+            }
+            _ => None,
+        };
+        let Some(code) = fatal.or(refused).or(stale) else {
             return;
         };
-        tracing::warn!(%code, client_id = %self.client_id, "the Kafka producer is broken, making a new one");
+        tracing::warn!(%code, client_id = %self.client_id, "the Kafka producer is broken or stale, making a new one");
         metrics::counter!("kafka_producers_renewed_total").increment(1);
         match create_producer(&self.config, &self.client_id) {
             // The old one is destroyed on a thread of its own once its last handle goes.

@@ -10,7 +10,8 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use sqlx::types::Json;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -65,6 +66,8 @@ pub struct OutboxRelay {
     kafka: KafkaConfig,
     producer: kafka::IdempotentProducer,
     settings: RelaySettings,
+    /// The highest offset the broker acknowledged, per (topic, partition), in this process.
+    acked: Mutex<HashMap<(String, i32), i64>>,
 }
 
 impl std::fmt::Debug for OutboxRelay {
@@ -95,6 +98,7 @@ impl OutboxRelay {
             kafka: kafka.clone(),
             producer: kafka::IdempotentProducer::new(kafka, client_id)?,
             settings: RelaySettings::default(),
+            acked: Mutex::new(HashMap::new()),
         })
     }
 
@@ -222,12 +226,16 @@ impl OutboxRelay {
             }
         }
         let (rows_queued, deliveries): (Vec<&Row>, Vec<_>) = deliveries.into_iter().unzip();
+        let mut offsets = Vec::new();
         for (row, delivery) in rows_queued
             .into_iter()
             .zip(futures::future::join_all(deliveries).await)
         {
             match delivery {
-                Ok(Ok(_)) => outcomes.sent.push(row.id),
+                Ok(Ok(delivery)) => {
+                    outcomes.sent.push(row.id);
+                    offsets.push((row.topic.clone(), delivery.partition, delivery.offset));
+                }
                 Ok(Err((error, _))) if is_permanent(&error) => outcomes.refused(row, error),
                 Ok(Err((error, _))) => outcomes.failed(row, error),
                 // The producer went away before reporting: as good as failed.
@@ -242,6 +250,31 @@ impl OutboxRelay {
         .bind(&outcomes.sent)
         .execute(&mut *tx)
         .await?;
+        // Offsets going backwards mean the topic is not the one we published to before: the
+        // broker lost everything (a new cluster, a wiped volume), and with it the events we
+        // published and marked sent. Publish them again (those kept, see `keep_sent`);
+        // consumers deduplicate on the envelope id.
+        let reset = self.record_offsets(&offsets);
+        for topic in &reset {
+            let requeued = sqlx::query(
+                "UPDATE outbox SET sent_at = NULL
+                 WHERE topic = $1 AND sent_at IS NOT NULL AND failed_at IS NULL
+                   AND sent_at > clock_timestamp() - make_interval(secs => $2)
+                   AND id <> ALL($3)",
+            )
+            .bind(topic)
+            .bind(self.settings.keep_sent.as_secs_f64())
+            .bind(&outcomes.sent)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            metrics::counter!("outbox_requeued_total").increment(requeued);
+            tracing::warn!(
+                %topic,
+                requeued,
+                "the broker's offsets went back: it lost the topic; publishing its events again"
+            );
+        }
         for (set_aside, errors) in [(false, &outcomes.transient), (true, &outcomes.permanent)] {
             if errors.is_empty() {
                 continue;
@@ -286,6 +319,27 @@ impl OutboxRelay {
             }),
             None => Ok(settled),
         }
+    }
+
+    /// Remembers the acknowledged offsets; returns the topics (of the contract) where one
+    /// was not above the highest acknowledged before on its partition.
+    fn record_offsets(&self, offsets: &[(String, i32, i64)]) -> BTreeSet<String> {
+        let mut acked = self.acked.lock().unwrap_or_else(PoisonError::into_inner);
+        let reset: BTreeSet<String> = offsets
+            .iter()
+            .filter(|(topic, partition, offset)| {
+                acked
+                    .get(&(topic.clone(), *partition))
+                    .is_some_and(|highest| offset <= highest)
+            })
+            .map(|(topic, _, _)| topic.clone())
+            .collect();
+        acked.retain(|(topic, _), _| !reset.contains(topic));
+        for (topic, partition, offset) in offsets {
+            let highest = acked.entry((topic.clone(), *partition)).or_insert(*offset);
+            *highest = (*highest).max(*offset);
+        }
+        reset
     }
 
     /// Sets the backlog gauges; a failure only costs one reading.
