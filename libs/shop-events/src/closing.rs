@@ -112,7 +112,9 @@ impl Drop for DetachedProducer {
     fn drop(&mut self) {
         if let Some(producer) = self.producer.take() {
             // Nobody waits: the thread destroys the client on its own.
-            drop(on_own_thread("kafka-producer-close", move || drop(producer)));
+            drop(on_own_thread("kafka-producer-close", move || {
+                drop(producer)
+            }));
         }
     }
 }

@@ -1,10 +1,10 @@
 //! Whether the broker answers: a check for `shop_server::Readiness::with_noncritical_check`.
 
 use crate::{DetachedProducer, EventsError, KafkaConfig, kafka};
-use std::sync::Arc;
 use rdkafka::producer::{FutureProducer, Producer};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long the check waits for the broker.

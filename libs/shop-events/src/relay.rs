@@ -9,8 +9,8 @@ use rdkafka::types::RDKafkaErrorCode;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use sqlx::types::Json;
-use std::collections::HashMap;
 use std::collections::BTreeSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -298,8 +298,7 @@ impl OutboxRelay {
         }
         tx.commit().await?;
         metrics::counter!("outbox_published_total").increment(outcomes.sent.len() as u64);
-        metrics::counter!("outbox_events_failed_total")
-            .increment(outcomes.permanent.len() as u64);
+        metrics::counter!("outbox_events_failed_total").increment(outcomes.permanent.len() as u64);
         for (id, topic, error) in &outcomes.permanent {
             tracing::error!(
                 event.id = %id,

@@ -41,7 +41,11 @@ pub struct Readiness {
 
 impl std::fmt::Debug for Readiness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<_> = self.checks.iter().map(|check| check.name.as_str()).collect();
+        let names: Vec<_> = self
+            .checks
+            .iter()
+            .map(|check| check.name.as_str())
+            .collect();
         f.debug_struct("Readiness")
             .field("checks", &names)
             .field("draining", &self.draining.load(Ordering::Relaxed))

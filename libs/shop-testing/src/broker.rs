@@ -56,10 +56,8 @@ impl PrivateBroker {
         self.generation += 1;
         let listener = &self.listener;
         let port = listener.rsplit(':').next().unwrap_or("0");
-        let log_path = std::env::temp_dir().join(format!(
-            "harbor-tansu-{port}-{}.log",
-            self.generation
-        ));
+        let log_path =
+            std::env::temp_dir().join(format!("harbor-tansu-{port}-{}.log", self.generation));
         let log = std::fs::File::create(&log_path)?;
         let tansu = tokio::process::Command::new(tansu_binary()?)
             .args(["broker", "--listener-url", &format!("tcp://{listener}")])

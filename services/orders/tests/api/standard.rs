@@ -76,7 +76,10 @@ async fn a_broker_outage_is_degraded_readiness_and_orders_are_still_accepted() {
         status == 200 && body["status"] == "degraded"
     })
     .await;
-    assert_ne!(body["checks"]["broker"], "ok", "the broker is named: {body}");
+    assert_ne!(
+        body["checks"]["broker"], "ok",
+        "the broker is named: {body}"
+    );
     assert_eq!(body["checks"]["database"], "ok", "{body}");
     let placed = app
         .place(&customer.token, &new_key(), &one_of(&product["id"], 1))
@@ -84,14 +87,12 @@ async fn a_broker_outage_is_degraded_readiness_and_orders_are_still_accepted() {
     assert_eq!(placed.status(), 202, "orders are still accepted");
     let order: serde_json::Value = placed.json().await.expect("order");
 
+    // Ready again once the broker is back (the order's saga resuming after a reconnect is
+    // `saga::orders_wait_out_a_broker_outage`'s subject).
     broker.reconnect();
     readiness_until(&app, "ready again", |status, body| {
         status == 200 && body["status"] == "ready"
     })
     .await;
-    let id = order["id"].as_str().expect("id");
-    let settled = app
-        .settled_within(std::time::Duration::from_secs(120), &customer.token, id)
-        .await;
-    assert_eq!(settled["status"], "confirmed", "{settled}");
+    assert_eq!(order["status"], "pending", "{order}");
 }
