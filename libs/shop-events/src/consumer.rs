@@ -8,11 +8,9 @@ use crate::{DetachedConsumer, Envelope, Event, EventsError, KafkaConfig, kafka, 
 use futures::FutureExt;
 use rdkafka::ClientContext;
 use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
-use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::FutureRecord;
 use rdkafka::statistics::Statistics;
-use rdkafka::types::RDKafkaErrorCode;
 use sqlx::{PgConnection, PgPool};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -194,7 +192,7 @@ impl<H: Handler> EventConsumer<H> {
 
     /// Consumes until `shutdown` is cancelled. A message interrupted by shutdown keeps its
     /// offset uncommitted and is delivered again next time.
-    pub async fn run(mut self, shutdown: CancellationToken) {
+    pub async fn run(self, shutdown: CancellationToken) {
         tracing::info!(group = %self.group_id, "event consumer started");
         let mut last_prune: Option<Instant> = None;
         let mut backoff = Backoff::new(RECEIVE_RETRY, self.settings.max_backoff);
@@ -211,12 +209,6 @@ impl<H: Handler> EventConsumer<H> {
                 Err(error) => {
                     let pause = backoff.next_delay();
                     tracing::warn!(%error, group = %self.group_id, retry_in = ?pause, "cannot consume");
-                    if matches!(
-                        error,
-                        KafkaError::MessageConsumption(RDKafkaErrorCode::AllBrokersDown)
-                    ) {
-                        self.renew_consumer();
-                    }
                     // A broker that lost everything (a new cluster, a wiped volume) has no
                     // topics: make them again, and subscribe again so that librdkafka looks
                     // them up now rather than at its next metadata refresh.
@@ -269,26 +261,6 @@ impl<H: Handler> EventConsumer<H> {
                 patience = ?CLOSE_PATIENCE,
                 "event consumer stopped without leaving its group in time"
             );
-        }
-    }
-
-    /// Replaces the librdkafka consumer by a new one in the same group, while no broker
-    /// answers. The broker that comes back may have lost everything (a new cluster, a
-    /// wiped volume); librdkafka 2.12 crashes the process (a NULL topic name in its
-    /// metadata cache) when a consumer still assigned the old topics' ids fetches from such a
-    /// broker (seen with tansu). A new consumer fetches only what the new broker assigns it.
-    /// The old one is closed on its own thread (closing unassigns it first, at once).
-    fn renew_consumer(&mut self) {
-        match subscribed_consumer(&self.kafka, &self.group_id, &self.subscribed) {
-            Ok(consumer) => {
-                let old = std::mem::replace(&mut self.consumer, consumer);
-                drop(old);
-                metrics::counter!("kafka_consumers_renewed_total").increment(1);
-                tracing::warn!(group = %self.group_id, "no broker answers: made a new consumer, to rejoin whatever cluster comes back");
-            }
-            Err(error) => {
-                tracing::error!(%error, group = %self.group_id, "cannot make a new consumer");
-            }
         }
     }
 

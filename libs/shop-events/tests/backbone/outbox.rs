@@ -175,9 +175,9 @@ async fn a_commit_wakes_the_relay_without_waiting_for_the_next_poll() {
 
 /// Adds `envelope` to the outbox in a transaction of its own.
 async fn enqueue_one(ctx: &TestContext, envelope: &Envelope) {
-    let mut tx = ctx.pool.begin().await.unwrap();
-    outbox::enqueue(&mut tx, envelope).await.unwrap();
-    tx.commit().await.unwrap();
+    let mut tx = ctx.pool.begin().await.expect("a transaction");
+    outbox::enqueue(&mut tx, envelope).await.expect("enqueued");
+    tx.commit().await.expect("committed");
 }
 
 #[tokio::test]
