@@ -159,6 +159,38 @@ pub fn readiness_check(
     }
 }
 
+/// Whether `error` means the database cannot be reached now (an outage, worth retrying)
+/// rather than a bug or a statement the database refused: no free connection within the
+/// acquire timeout, a connection that could not be opened or broke mid-query, or the server
+/// saying it is shutting down, starting up or out of connections.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            // Class 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown,
+            // cannot connect now (starting up); 53300: too many connections.
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
+/// The one mapping of a database error to an HTTP problem, for every service's `error.rs`:
+/// an unreachable database is a `503 /problems/database-unavailable` with `Retry-After`
+/// (logged as a warning), anything else a 500 (logged as an error, never shown).
+pub fn problem(error: &sqlx::Error) -> shop_server::Problem {
+    if is_unavailable(error) {
+        tracing::warn!(%error, "database unavailable");
+        shop_server::Problem::database_unavailable()
+    } else {
+        shop_server::Problem::internal(error)
+    }
+}
+
 /// One round trip: what readiness asks.
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await.map(|_| ())

@@ -1,15 +1,17 @@
-//! Closing a group consumer without hanging whoever closes it.
+//! Closing rdkafka clients without hanging whoever closes them.
 //!
 //! Dropping an rdkafka consumer that is in a group leaves the group first, and
 //! rust-rdkafka waits for that without a limit (it polls until librdkafka reports the
 //! consumer closed). A broker that stopped answering, or a group join still in flight,
 //! can stretch that wait indefinitely, and the thread doing the drop hangs with it: a Tokio
-//! worker during a graceful shutdown, or a test's runtime when the test ends.
+//! worker during a graceful shutdown, or a test's runtime when the test ends. Destroying a
+//! producer likewise joins librdkafka's threads, and flushing it waits for the broker.
 //!
-//! [`DetachedConsumer`] moves that wait to a thread of its own. Dropping it never blocks;
-//! [`DetachedConsumer::close`] waits, but only as long as the caller allows.
+//! [`DetachedConsumer`] and [`DetachedProducer`] move that wait to a thread of their own.
+//! Dropping them never blocks; `close` waits, but only as long as the caller allows.
 
 use rdkafka::consumer::{ConsumerContext, DefaultConsumerContext, StreamConsumer};
+use rdkafka::producer::{FutureProducer, Producer};
 use std::ops::Deref;
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -44,19 +46,77 @@ impl<C: ConsumerContext + 'static> DetachedConsumer<C> {
 fn close_on_own_thread<C: ConsumerContext + 'static>(
     consumer: StreamConsumer<C>,
 ) -> oneshot::Receiver<()> {
-    let (closed, receiver) = oneshot::channel();
+    on_own_thread("kafka-consumer-close", move || drop(consumer))
+}
+
+/// Runs `work` on a new thread named `name`; the receiver hears when it is done.
+fn on_own_thread(name: &str, work: impl FnOnce() + Send + 'static) -> oneshot::Receiver<()> {
+    let (done, receiver) = oneshot::channel();
     let spawned = std::thread::Builder::new()
-        .name("kafka-consumer-close".to_owned())
+        .name(name.to_owned())
         .spawn(move || {
-            drop(consumer);
-            let _ = closed.send(());
+            work();
+            let _ = done.send(());
         });
     if let Err(error) = spawned {
-        // The closure, consumer included, was dropped with the error: on this thread,
+        // The closure, client included, was dropped with the error: on this thread,
         // which is what we wanted to avoid, but there is no other left.
-        tracing::warn!(%error, "cannot start a thread to close a Kafka consumer");
+        tracing::warn!(%error, name, "cannot start a thread to close a Kafka client");
     }
     receiver
+}
+
+/// A [`FutureProducer`] that is flushed and destroyed on a thread of its own (see the
+/// module docs). Use it like the producer it derefs to; never clone the producer out of
+/// it, or the last clone's drop (wherever it happens) destroys the client instead.
+pub struct DetachedProducer {
+    /// `None` only once [`close`](Self::close) or `drop` has taken it.
+    producer: Option<FutureProducer>,
+}
+
+impl DetachedProducer {
+    pub fn new(producer: FutureProducer) -> Self {
+        Self {
+            producer: Some(producer),
+        }
+    }
+
+    /// Lets librdkafka deliver what it still holds (for up to `flush`), then destroys the
+    /// producer, waiting at most `patience` for both. Returns whether that finished in time;
+    /// if not, it goes on in the background.
+    pub async fn close(mut self, flush: Duration, patience: Duration) -> bool {
+        let Some(producer) = self.producer.take() else {
+            return true;
+        };
+        let closed = on_own_thread("kafka-producer-close", move || {
+            if let Err(error) = producer.flush(flush) {
+                tracing::debug!(%error, "the producer closed with messages undelivered");
+            }
+            drop(producer);
+        });
+        matches!(tokio::time::timeout(patience, closed).await, Ok(Ok(())))
+    }
+}
+
+impl Deref for DetachedProducer {
+    type Target = FutureProducer;
+
+    fn deref(&self) -> &FutureProducer {
+        self.producer
+            .as_ref()
+            .expect("a DetachedProducer holds its producer until closed or dropped")
+    }
+}
+
+impl Drop for DetachedProducer {
+    fn drop(&mut self) {
+        if let Some(producer) = self.producer.take() {
+            // Nobody waits: the thread destroys the client on its own.
+            drop(on_own_thread("kafka-producer-close", move || {
+                drop(producer)
+            }));
+        }
+    }
 }
 
 impl<C: ConsumerContext + 'static> Deref for DetachedConsumer<C> {

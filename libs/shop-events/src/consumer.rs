@@ -108,6 +108,9 @@ impl Default for ConsumerSettings {
 /// and the `consumer_lag{group,topic,partition}` gauge from librdkafka's statistics.
 pub struct EventConsumer<H> {
     consumer: DetachedConsumer<ConsumerStats>,
+    /// The broker's names of the subscribed topics, to subscribe again after recreating them.
+    subscribed: Vec<String>,
+    kafka: KafkaConfig,
     dead_letters: kafka::IdempotentProducer,
     pool: PgPool,
     handler: H,
@@ -164,24 +167,11 @@ impl<H: Handler> EventConsumer<H> {
     ) -> Result<Self, EventsError> {
         // Prefixed like the topics, so tests sharing a broker never share a group.
         let group_id = &kafka.group(group_id);
-        let consumer: StreamConsumer<ConsumerStats> = kafka::client_config(kafka)
-            .set("group.id", group_id)
-            .set("client.id", group_id)
-            // Offsets are committed by hand, after the database commit.
-            .set("enable.auto.commit", "false")
-            .set("auto.offset.reset", "earliest")
-            .set(
-                "statistics.interval.ms",
-                kafka.statistics_interval.as_millis().to_string(),
-            )
-            .create_with_context(ConsumerStats {
-                group: group_id.to_owned(),
-            })?;
-        let names: Vec<String> = topics.iter().map(|topic| kafka.topic(topic)).collect();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        consumer.subscribe(&names)?;
+        let subscribed: Vec<String> = topics.iter().map(|topic| kafka.topic(topic)).collect();
         Ok(Self {
-            consumer: DetachedConsumer::new(consumer),
+            consumer: subscribed_consumer(kafka, group_id, &subscribed)?,
+            subscribed,
+            kafka: kafka.clone(),
             dead_letters: kafka::IdempotentProducer::new(kafka, &format!("{group_id}-dlq"))?,
             pool,
             handler,
@@ -205,16 +195,33 @@ impl<H: Handler> EventConsumer<H> {
     pub async fn run(self, shutdown: CancellationToken) {
         tracing::info!(group = %self.group_id, "event consumer started");
         let mut last_prune: Option<Instant> = None;
+        let mut backoff = Backoff::new(RECEIVE_RETRY, self.settings.max_backoff);
         loop {
             let received = tokio::select! {
                 () = shutdown.cancelled() => break,
                 received = self.consumer.recv() => received,
             };
             let message = match received {
-                Ok(message) => message,
+                Ok(message) => {
+                    backoff.reset();
+                    message
+                }
                 Err(error) => {
-                    tracing::warn!(%error, group = %self.group_id, "cannot consume");
-                    if sleep_unless_cancelled(&shutdown, Duration::from_secs(1)).await {
+                    let pause = backoff.next_delay();
+                    tracing::warn!(%error, group = %self.group_id, retry_in = ?pause, "cannot consume");
+                    // A broker that lost everything (a new cluster, a wiped volume) has no
+                    // topics: make them again, and subscribe again so that librdkafka looks
+                    // them up now rather than at its next metadata refresh.
+                    if topics::may_be_missing(&error) {
+                        let recreated = tokio::select! {
+                            () = shutdown.cancelled() => break,
+                            created = topics::ensure_or_warn(&self.kafka) => created,
+                        };
+                        if recreated {
+                            self.resubscribe();
+                        }
+                    }
+                    if sleep_unless_cancelled(&shutdown, pause).await {
                         continue;
                     }
                     break;
@@ -254,6 +261,14 @@ impl<H: Handler> EventConsumer<H> {
                 patience = ?CLOSE_PATIENCE,
                 "event consumer stopped without leaving its group in time"
             );
+        }
+    }
+
+    fn resubscribe(&self) {
+        let names: Vec<&str> = self.subscribed.iter().map(String::as_str).collect();
+        match self.consumer.subscribe(&names) {
+            Ok(()) => tracing::info!(group = %self.group_id, topics = ?names, "subscribed again"),
+            Err(error) => tracing::warn!(%error, group = %self.group_id, "cannot subscribe again"),
         }
     }
 
@@ -466,6 +481,12 @@ impl<H: Handler> EventConsumer<H> {
                     self.dead_letters.renew_if_broken(&error);
                     let pause = backoff.next_delay();
                     tracing::warn!(%error, topic = %dlq, retry_in = ?pause, "cannot dead-letter, retrying");
+                    if topics::may_be_missing(&error) {
+                        tokio::select! {
+                            () = shutdown.cancelled() => return None,
+                            _created = topics::ensure_or_warn(&self.kafka) => {}
+                        }
+                    }
                     if !sleep_unless_cancelled(shutdown, pause).await {
                         return None;
                     }
@@ -474,6 +495,33 @@ impl<H: Handler> EventConsumer<H> {
         }
     }
 }
+
+/// A new librdkafka consumer in `group_id` (a broker name), subscribed to `topics`.
+fn subscribed_consumer(
+    kafka: &KafkaConfig,
+    group_id: &str,
+    topics: &[String],
+) -> Result<DetachedConsumer<ConsumerStats>, EventsError> {
+    let consumer: StreamConsumer<ConsumerStats> = kafka::client_config(kafka)
+        .set("group.id", group_id)
+        .set("client.id", group_id)
+        // Offsets are committed by hand, after the database commit.
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set(
+            "statistics.interval.ms",
+            kafka.statistics_interval.as_millis().to_string(),
+        )
+        .create_with_context(ConsumerStats {
+            group: group_id.to_owned(),
+        })?;
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&names)?;
+    Ok(DetachedConsumer::new(consumer))
+}
+
+/// The first pause after a failed receive; it doubles up to `max_backoff`.
+const RECEIVE_RETRY: Duration = Duration::from_secs(1);
 
 /// How often processed event ids are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);

@@ -78,7 +78,7 @@ pub mod outbox;
 mod relay;
 pub mod topics;
 
-pub use closing::DetachedConsumer;
+pub use closing::{DetachedConsumer, DetachedProducer};
 pub use config::KafkaConfig;
 pub use consumer::{ConsumerSettings, EventConsumer, Handler, HandlerError};
 pub use envelope::Envelope;

@@ -59,16 +59,21 @@ pub async fn enqueue(conn: &mut PgConnection, envelope: &Envelope) -> Result<(),
 /// How far publishing is behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backlog {
-    /// Rows not published yet.
+    /// Rows not published yet (and not set aside).
     pub pending: i64,
     /// How long the oldest of them has waited (zero when none is waiting).
     pub oldest_age: Duration,
+    /// Rows set aside because the broker refuses them for good (`failed_at`): they wait
+    /// for someone to look at them.
+    pub failed: i64,
 }
 
 /// The outbox's current backlog.
 pub async fn backlog(conn: &mut PgConnection) -> Result<Backlog, EventsError> {
-    let (pending, oldest_age_seconds): (i64, f64) = sqlx::query_as(
-        "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8
+    let (pending, oldest_age_seconds, failed): (i64, f64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE failed_at IS NULL),
+                coalesce(extract(epoch FROM clock_timestamp() - min(created_at) FILTER (WHERE failed_at IS NULL)), 0)::float8,
+                count(*) FILTER (WHERE failed_at IS NOT NULL)
          FROM outbox WHERE sent_at IS NULL",
     )
     .fetch_one(conn)
@@ -76,5 +81,6 @@ pub async fn backlog(conn: &mut PgConnection) -> Result<Backlog, EventsError> {
     Ok(Backlog {
         pending,
         oldest_age: Duration::try_from_secs_f64(oldest_age_seconds).unwrap_or_default(),
+        failed,
     })
 }

@@ -1,15 +1,17 @@
 //! The outbox relay: publishes what services wrote to their outbox, in order, at least once.
 
 use crate::backoff::{Backoff, sleep_unless_cancelled};
-use crate::{EventsError, KafkaConfig, headers, kafka, outbox};
+use crate::{EventsError, KafkaConfig, headers, kafka, outbox, topics};
 use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{FutureRecord, Producer};
+use rdkafka::producer::FutureRecord;
+use rdkafka::types::RDKafkaErrorCode;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use sqlx::types::Json;
+use std::collections::BTreeSet;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -56,13 +58,16 @@ impl Default for RelaySettings {
 ///   (LISTEN/NOTIFY, on one connection of the pool held for it); polling every
 ///   `poll_interval` is the safety net.
 ///
-/// Metrics: `outbox_pending` and `outbox_lag_seconds` (age of the oldest unsent row) gauges,
+/// Metrics: `outbox_pending`, `outbox_lag_seconds` (age of the oldest unsent row) and
+/// `outbox_failed` (rows set aside) gauges,
 /// `outbox_published_total` counter.
 pub struct OutboxRelay {
     pool: PgPool,
     kafka: KafkaConfig,
     producer: kafka::IdempotentProducer,
     settings: RelaySettings,
+    /// The highest offset the broker acknowledged, per (topic, partition), in this process.
+    acked: Mutex<HashMap<(String, i32), i64>>,
 }
 
 impl std::fmt::Debug for OutboxRelay {
@@ -93,6 +98,7 @@ impl OutboxRelay {
             kafka: kafka.clone(),
             producer: kafka::IdempotentProducer::new(kafka, client_id)?,
             settings: RelaySettings::default(),
+            acked: Mutex::new(HashMap::new()),
         })
     }
 
@@ -129,11 +135,17 @@ impl OutboxRelay {
                     }
                 }
                 Err(error) => {
-                    if let EventsError::Publish { source, .. } = error {
-                        self.producer.renew_if_broken(source);
-                    }
                     let pause = backoff.next_delay();
                     tracing::warn!(%error, retry_in = ?pause, "outbox relay cannot publish");
+                    if let EventsError::Publish { source, .. } = error {
+                        self.producer.renew_if_broken(source);
+                        if topics::may_be_missing(source) {
+                            tokio::select! {
+                                () = shutdown.cancelled() => break,
+                                _created = topics::ensure_or_warn(&self.kafka) => {}
+                            }
+                        }
+                    }
                     pause
                 }
             };
@@ -149,14 +161,18 @@ impl OutboxRelay {
             }
         }
         // Everything acknowledged has been marked already; this only lets librdkafka finish
-        // its conversation with the broker.
-        let producer = self.producer.get();
-        let _ = tokio::task::spawn_blocking(move || producer.flush(Duration::from_secs(2))).await;
-        tracing::info!("outbox relay stopped");
+        // its conversation with the broker, off the async threads and within a bound.
+        let Self { producer, .. } = self;
+        if producer.close(CLOSE_FLUSH, CLOSE_PATIENCE).await {
+            tracing::info!("outbox relay stopped");
+        } else {
+            tracing::warn!(patience = ?CLOSE_PATIENCE, "outbox relay stopped before its producer closed");
+        }
     }
 
     /// Publishes one batch of unsent rows, oldest first, and marks those the broker
-    /// acknowledged. Returns how many were published; rows that failed stay unsent.
+    /// acknowledged, and those refused for good as set aside. Returns how many rows it
+    /// settled either way; rows that failed transiently stay queued, with the error.
     pub async fn publish_batch(&self) -> Result<usize, EventsError> {
         let mut tx = self.pool.begin().await?;
         // One publisher per schema keeps the order: a replica that cannot take the lock
@@ -172,7 +188,7 @@ impl OutboxRelay {
         }
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, topic, key, payload, headers FROM outbox
-             WHERE sent_at IS NULL
+             WHERE sent_at IS NULL AND failed_at IS NULL
              ORDER BY created_at, id
              LIMIT $1
              FOR UPDATE SKIP LOCKED",
@@ -187,6 +203,7 @@ impl OutboxRelay {
         // Queue every message before awaiting any, in order: librdkafka batches them and the
         // idempotent producer keeps their order within each partition.
         let producer = self.producer.get();
+        let mut outcomes = Outcomes::default();
         let mut deliveries = Vec::with_capacity(rows.len());
         for row in &rows {
             let topic = self.kafka.topic(&row.topic);
@@ -196,30 +213,33 @@ impl OutboxRelay {
                 .payload(&payload)
                 .headers(message_headers(row));
             match producer.send_result(record) {
-                Ok(delivery) => deliveries.push(delivery),
-                // The local queue is full: stop here and keep the rest for the next round.
+                Ok(delivery) => deliveries.push((row, delivery)),
+                // Refused before it left (larger than `message.max.bytes`): set it aside, and
+                // the rows behind it go on.
+                Err((error, _)) if is_permanent(&error) => outcomes.refused(row, error),
+                // The local queue is full, or the producer is broken: stop here and keep
+                // the rest for the next round.
                 Err((error, _)) => {
-                    tracing::warn!(%error, "producer queue full");
+                    outcomes.failed(row, error);
                     break;
                 }
             }
         }
-
-        let mut sent = Vec::new();
-        let mut failed = Vec::new();
-        let mut last_error = None;
-        for (row, delivery) in rows.iter().zip(futures::future::join_all(deliveries).await) {
+        let (rows_queued, deliveries): (Vec<&Row>, Vec<_>) = deliveries.into_iter().unzip();
+        let mut offsets = Vec::new();
+        for (row, delivery) in rows_queued
+            .into_iter()
+            .zip(futures::future::join_all(deliveries).await)
+        {
             match delivery {
-                Ok(Ok(_)) => sent.push(row.id),
-                Ok(Err((error, _))) => {
-                    failed.push(row.id);
-                    last_error = Some(error);
+                Ok(Ok(delivery)) => {
+                    outcomes.sent.push(row.id);
+                    offsets.push((row.topic.clone(), delivery.partition, delivery.offset));
                 }
+                Ok(Err((error, _))) if is_permanent(&error) => outcomes.refused(row, error),
+                Ok(Err((error, _))) => outcomes.failed(row, error),
                 // The producer went away before reporting: as good as failed.
-                Err(_canceled) => {
-                    failed.push(row.id);
-                    last_error = Some(KafkaError::Canceled);
-                }
+                Err(_canceled) => outcomes.failed(row, KafkaError::Canceled),
             }
         }
 
@@ -227,29 +247,98 @@ impl OutboxRelay {
             "UPDATE outbox SET sent_at = clock_timestamp(), attempts = attempts + 1
              WHERE id = ANY($1)",
         )
-        .bind(&sent)
+        .bind(&outcomes.sent)
         .execute(&mut *tx)
         .await?;
-        if let Some(error) = &last_error {
-            sqlx::query(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1)",
+        // Offsets going backwards mean the topic is not the one we published to before: the
+        // broker lost everything (a new cluster, a wiped volume), and with it the events we
+        // published and marked sent. Publish them again (those kept, see `keep_sent`);
+        // consumers deduplicate on the envelope id.
+        let reset = self.record_offsets(&offsets);
+        for topic in &reset {
+            let requeued = sqlx::query(
+                "UPDATE outbox SET sent_at = NULL
+                 WHERE topic = $1 AND sent_at IS NOT NULL AND failed_at IS NULL
+                   AND sent_at > clock_timestamp() - make_interval(secs => $2)
+                   AND id <> ALL($3)",
             )
-            .bind(&failed)
-            .bind(error.to_string())
+            .bind(topic)
+            .bind(self.settings.keep_sent.as_secs_f64())
+            .bind(&outcomes.sent)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            metrics::counter!("outbox_requeued_total").increment(requeued);
+            tracing::warn!(
+                %topic,
+                requeued,
+                "the broker's offsets went back: it lost the topic; publishing its events again"
+            );
+        }
+        for (set_aside, errors) in [(false, &outcomes.transient), (true, &outcomes.permanent)] {
+            if errors.is_empty() {
+                continue;
+            }
+            let (ids, messages): (Vec<Uuid>, Vec<String>) = errors
+                .iter()
+                .map(|(id, _, error)| (*id, error.to_string()))
+                .unzip();
+            sqlx::query(
+                "UPDATE outbox AS o
+                 SET attempts = o.attempts + 1, last_error = f.error,
+                     failed_at = CASE WHEN $3 THEN clock_timestamp() END
+                 FROM unnest($1::uuid[], $2::text[]) AS f(id, error)
+                 WHERE o.id = f.id",
+            )
+            .bind(&ids)
+            .bind(&messages)
+            .bind(set_aside)
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
-        metrics::counter!("outbox_published_total").increment(sent.len() as u64);
+        metrics::counter!("outbox_published_total").increment(outcomes.sent.len() as u64);
+        metrics::counter!("outbox_events_failed_total").increment(outcomes.permanent.len() as u64);
+        for (id, topic, error) in &outcomes.permanent {
+            tracing::error!(
+                event.id = %id,
+                topic = %topic,
+                %error,
+                "the broker refuses this event for good: set aside in the outbox (failed_at), the rest goes on"
+            );
+        }
 
-        match last_error {
-            Some(source) => Err(EventsError::Publish {
-                failed: failed.len(),
+        let settled = outcomes.sent.len() + outcomes.permanent.len();
+        let failed = outcomes.transient.len();
+        match outcomes.transient.pop() {
+            Some((_, _, source)) => Err(EventsError::Publish {
+                failed,
                 total: rows.len(),
                 source,
             }),
-            None => Ok(sent.len()),
+            None => Ok(settled),
         }
+    }
+
+    /// Remembers the acknowledged offsets; returns the topics (of the contract) where one
+    /// was not above the highest acknowledged before on its partition.
+    fn record_offsets(&self, offsets: &[(String, i32, i64)]) -> BTreeSet<String> {
+        let mut acked = self.acked.lock().unwrap_or_else(PoisonError::into_inner);
+        let reset: BTreeSet<String> = offsets
+            .iter()
+            .filter(|(topic, partition, offset)| {
+                acked
+                    .get(&(topic.clone(), *partition))
+                    .is_some_and(|highest| offset <= highest)
+            })
+            .map(|(topic, _, _)| topic.clone())
+            .collect();
+        acked.retain(|(topic, _), _| !reset.contains(topic));
+        for (topic, partition, offset) in offsets {
+            let highest = acked.entry((topic.clone(), *partition)).or_insert(*offset);
+            *highest = (*highest).max(*offset);
+        }
+        reset
     }
 
     /// Sets the backlog gauges; a failure only costs one reading.
@@ -262,6 +351,7 @@ impl OutboxRelay {
             Ok(backlog) => {
                 metrics::gauge!("outbox_pending").set(backlog.pending as f64);
                 metrics::gauge!("outbox_lag_seconds").set(backlog.oldest_age.as_secs_f64());
+                metrics::gauge!("outbox_failed").set(backlog.failed as f64);
             }
             Err(error) => tracing::debug!(%error, "cannot read the outbox backlog"),
         }
@@ -333,6 +423,49 @@ async fn next_notification(
     };
     listener.recv().await.map(|_| ())
 }
+
+/// What became of the rows of one batch.
+#[derive(Default)]
+struct Outcomes {
+    sent: Vec<Uuid>,
+    /// Failed for now: retried. (id, topic, error)
+    transient: Vec<(Uuid, String, KafkaError)>,
+    /// Refused for good: set aside.
+    permanent: Vec<(Uuid, String, KafkaError)>,
+}
+
+impl Outcomes {
+    fn failed(&mut self, row: &Row, error: KafkaError) {
+        self.transient.push((row.id, row.topic.clone(), error));
+    }
+
+    fn refused(&mut self, row: &Row, error: KafkaError) {
+        self.permanent.push((row.id, row.topic.clone(), error));
+    }
+}
+
+/// Whether the broker (or the producer, checking before sending) will refuse this message
+/// however often it is sent: it is too large, or malformed. Everything else (timeouts, a
+/// full queue, a missing topic, a broken producer, authorization) may pass on a later try.
+pub fn is_permanent(error: &KafkaError) -> bool {
+    matches!(
+        error,
+        KafkaError::MessageProduction(
+            RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::InvalidMessageSize
+                | RDKafkaErrorCode::InvalidMessage
+                | RDKafkaErrorCode::InvalidRecord
+                | RDKafkaErrorCode::UnsupportedForMessageFormat
+        )
+    )
+}
+
+/// How long a stopping relay lets librdkafka deliver what it holds.
+const CLOSE_FLUSH: Duration = Duration::from_secs(2);
+
+/// How long a stopping relay waits for its producer to flush and close: well inside the
+/// shutdown grace period of an orchestrator (30 s by default in Kubernetes).
+const CLOSE_PATIENCE: Duration = Duration::from_secs(5);
 
 /// How long the listener waits before reconnecting.
 const LISTENER_RETRY: Duration = Duration::from_secs(1);

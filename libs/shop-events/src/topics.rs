@@ -6,6 +6,7 @@
 
 use crate::{EventsError, KafkaConfig, kafka};
 use rdkafka::admin::{AdminOptions, NewTopic, TopicReplication};
+use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use std::time::Duration;
 
@@ -53,6 +54,28 @@ pub async fn ensure_or_warn(config: &KafkaConfig) -> bool {
             false
         }
     }
+}
+
+/// Whether a failed produce or consume may mean the topic is gone (a new cluster, a wiped
+/// volume): the broker says it does not know it, or a message timed out, which is what
+/// librdkafka reports for messages to a topic it never sees in the metadata. Worth an
+/// [`ensure`], which is idempotent and fails fast without a broker.
+pub fn may_be_missing(error: &KafkaError) -> bool {
+    let code = match error {
+        KafkaError::MessageProduction(code)
+        | KafkaError::MessageConsumption(code)
+        | KafkaError::MetadataFetch(code)
+        | KafkaError::Global(code) => *code,
+        _ => return false,
+    };
+    matches!(
+        code,
+        RDKafkaErrorCode::UnknownTopicOrPartition
+            | RDKafkaErrorCode::UnknownTopic
+            | RDKafkaErrorCode::UnknownPartition
+            | RDKafkaErrorCode::UnknownTopicId
+            | RDKafkaErrorCode::MessageTimedOut
+    )
 }
 
 /// Creates the named topics where missing (tests use it for topics of their own).

@@ -6,7 +6,7 @@
 //! | path | what |
 //! |---|---|
 //! | `/health/live` | the process is up |
-//! | `/health/ready` | every readiness check passes (503 names the failing one) |
+//! | `/health/ready` | every critical readiness check passes (503 names the failing one); a failing non-critical one (the broker) is `degraded`, still 200 |
 //! | `/metrics` | Prometheus text format |
 //! | `/openapi.json` | the OpenAPI 3.1 contract generated from the code |
 //! | `/docs` | the same contract, browsable (Scalar) |

@@ -8,6 +8,10 @@ use utoipa::ToSchema;
 /// The media type of every error response.
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
+/// What a client is told to wait when the service cannot reach its database: a restarted or
+/// failed-over Postgres is usually back within seconds, and the pool reconnects by itself.
+pub const DATABASE_RETRY_AFTER_SECONDS: u64 = 5;
+
 /// A problem details object (RFC 9457).
 ///
 /// `type` is a stable, relative URI such as `/problems/validation`: clients branch on it,
@@ -160,6 +164,19 @@ impl Problem {
             "Service unavailable",
         )
         .with_detail(detail)
+    }
+
+    /// A 503 `/problems/database-unavailable` with `Retry-After`: the service is fine, its
+    /// database cannot be reached right now. Built by `shop_db::problem`, the one place
+    /// that decides which database errors mean that.
+    pub fn database_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database-unavailable",
+            "The database is unavailable",
+        )
+        .with_detail("the service cannot reach its database right now; try again shortly")
+        .with_retry_after(DATABASE_RETRY_AFTER_SECONDS)
     }
 
     /// A 500. The cause is logged here, with the request's trace, and never sent to the client.

@@ -25,7 +25,12 @@ pub fn unique_topic_prefix() -> String {
 #[derive(Debug)]
 pub struct PrivateBroker {
     proxy: TcpProxy,
-    tansu: tokio::process::Child,
+    /// Where tansu itself listens (behind the proxy).
+    listener: String,
+    /// `None` between [`kill`](Self::kill) and [`restart`](Self::restart).
+    tansu: Option<tokio::process::Child>,
+    /// How many brokers were started, to name their logs.
+    generation: u32,
 }
 
 impl PrivateBroker {
@@ -35,13 +40,30 @@ impl PrivateBroker {
             .port();
         let listener = format!("127.0.0.1:{port}");
         let proxy = TcpProxy::start(listener.clone()).await?;
-        let log_path = std::env::temp_dir().join(format!("harbor-tansu-{port}.log"));
+        let mut broker = Self {
+            proxy,
+            listener,
+            tansu: None,
+            generation: 0,
+        };
+        broker.spawn_tansu().await?;
+        Ok(broker)
+    }
+
+    /// Starts a tansu with in-memory storage (no topics, no groups, no offsets) behind the
+    /// proxy, and waits until it listens.
+    async fn spawn_tansu(&mut self) -> anyhow::Result<()> {
+        self.generation += 1;
+        let listener = &self.listener;
+        let port = listener.rsplit(':').next().unwrap_or("0");
+        let log_path =
+            std::env::temp_dir().join(format!("harbor-tansu-{port}-{}.log", self.generation));
         let log = std::fs::File::create(&log_path)?;
         let tansu = tokio::process::Command::new(tansu_binary()?)
             .args(["broker", "--listener-url", &format!("tcp://{listener}")])
             .args([
                 "--advertised-listener-url",
-                &format!("tcp://{}", proxy.addr()),
+                &format!("tcp://{}", self.proxy.addr()),
             ])
             .args(["--storage-engine", "memory://tansu/"])
             .stdin(Stdio::null())
@@ -49,8 +71,9 @@ impl PrivateBroker {
             .stderr(log)
             .kill_on_drop(true)
             .spawn()?;
+        self.tansu = Some(tansu);
         let deadline = Instant::now() + Duration::from_secs(15);
-        while tokio::net::TcpStream::connect(&listener).await.is_err() {
+        while tokio::net::TcpStream::connect(listener).await.is_err() {
             anyhow::ensure!(
                 Instant::now() < deadline,
                 "tansu did not listen at {listener}: see {}",
@@ -58,7 +81,24 @@ impl PrivateBroker {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Ok(Self { proxy, tansu })
+        Ok(())
+    }
+
+    /// Kills the broker process (`SIGKILL`): everything it held, topics, messages, groups
+    /// and committed offsets, is gone, as with a lost volume.
+    pub async fn kill(&mut self) -> anyhow::Result<()> {
+        if let Some(mut tansu) = self.tansu.take() {
+            tansu.kill().await?;
+        }
+        Ok(())
+    }
+
+    /// Starts a fresh, empty broker at the same address (after [`kill`](Self::kill), or
+    /// killing the running one first): the broker lost everything, and the clients find a
+    /// new cluster where the old one was.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill().await?;
+        self.spawn_tansu().await
     }
 
     /// The bootstrap address to give clients (the proxy's).
@@ -89,7 +129,8 @@ impl PrivateBroker {
     fn signal(&self, name: &str) -> anyhow::Result<()> {
         let pid = self
             .tansu
-            .id()
+            .as_ref()
+            .and_then(tokio::process::Child::id)
             .ok_or_else(|| anyhow::anyhow!("the broker process has exited"))?;
         let status = std::process::Command::new("kill")
             .arg(format!("-{name}"))

@@ -99,6 +99,75 @@ pub async fn check_readiness_follows_database(service: &RunningService, proxy: &
     assert_eq!(status, 200, "ready again once the database is back: {body}");
 }
 
+/// With its database behind `proxy`, `request` (a route that reads the database) answers
+/// 200; while the proxy cuts the database off it answers `503 /problems/database-unavailable`
+/// with `Retry-After`, and readiness names the database; once the proxy is back the same
+/// request answers 200 again, with no restart.
+pub async fn check_database_outage_is_a_503<F>(
+    service: &RunningService,
+    proxy: &TcpProxy,
+    request: F,
+) where
+    F: Fn() -> reqwest::RequestBuilder,
+{
+    let before = request().send().await.expect("request");
+    assert_eq!(before.status(), 200, "the route works at first");
+
+    proxy.disable();
+    // The first request may meet a pooled connection that just broke, the next ones a pool
+    // that cannot open any: both are the same outage to the client.
+    for attempt in 1..=3 {
+        let started = Instant::now();
+        let response = request().send().await.expect("request");
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        let content_type = response.headers().get("content-type").cloned();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        assert_eq!(status, 503, "attempt {attempt} during the outage: {body}");
+        assert_eq!(
+            body["type"], "/problems/database-unavailable",
+            "attempt {attempt}: {body}"
+        );
+        assert_eq!(
+            content_type.as_ref().and_then(|value| value.to_str().ok()),
+            Some("application/problem+json")
+        );
+        assert!(
+            retry_after.is_some_and(|seconds| seconds > 0),
+            "a Retry-After in seconds: {retry_after:?}"
+        );
+        // Within the pool's acquire timeout (3 s) and far from the request timeout.
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the 503 came after {:?}",
+            started.elapsed()
+        );
+    }
+    let (status, body) = wait_for_ready_status(service, 503).await;
+    assert_eq!(status, 503, "readiness reports the outage: {body}");
+    assert_ne!(body["checks"]["database"], "ok", "{body}");
+
+    proxy.enable();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let status = request().send().await.expect("request").status();
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the route still answers {status} 15 s after the database came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, body) = wait_for_ready_status(service, 200).await;
+    assert_eq!(status, 200, "ready again: {body}");
+}
+
 async fn ready_status(service: &RunningService) -> (u16, serde_json::Value) {
     let response = service.get("/health/ready").await;
     let status = response.status().as_u16();

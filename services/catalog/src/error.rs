@@ -78,7 +78,9 @@ impl From<Error> for Problem {
                 "sku-taken",
                 format!("sku {sku:?} belongs to another product"),
             ),
-            Error::Database(error) => Problem::internal(&error),
+            Error::Database(error) | Error::Outbox(shop_events::EventsError::Database(error)) => {
+                shop_db::problem(&error)
+            }
             Error::Outbox(error) => Problem::internal(&error),
             Error::Internal(cause) => Problem::internal(&cause),
         }

@@ -61,7 +61,10 @@ impl From<OrdersError> for Problem {
                     .with_retry_after(5)
             }
             OrdersError::Invalid(problem) => problem,
-            OrdersError::Database(cause) => Problem::internal(&cause),
+            OrdersError::Database(cause)
+            | OrdersError::Outbox(shop_events::EventsError::Database(cause)) => {
+                shop_db::problem(&cause)
+            }
             OrdersError::Outbox(cause) => Problem::internal(&cause),
         }
     }

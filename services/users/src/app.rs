@@ -57,7 +57,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let readiness = faults.readiness(
         Readiness::default()
             .with_check("database", shop_db::readiness_check(pool.clone()))
-            .with_check("broker", shop_events::broker_check(&config.kafka)?),
+            .with_noncritical_check("broker", shop_events::broker_check(&config.kafka)?),
     );
     let state = AppState {
         db: pool.clone(),

@@ -69,7 +69,7 @@ impl From<Error> for Problem {
             }
             Error::AccountNotFound => Problem::not_found("no such account"),
             Error::Forbidden => Problem::forbidden(error.to_string()),
-            Error::Database(error) => database_problem(&error),
+            Error::Database(error) => shop_db::problem(&error),
             // Every hasher busy: a burst of sign-ups, not a fault. Come back in a second.
             Error::Hashing(HashError::Busy) => {
                 Problem::unavailable("too many sign-ins and sign-ups at once; retry shortly")
@@ -79,17 +79,6 @@ impl From<Error> for Problem {
             Error::Signing(error) => Problem::internal(&error),
             Error::Events(error) => Problem::internal(&error),
         }
-    }
-}
-
-/// An unreachable database is an outage (503, worth retrying), not a bug (500).
-fn database_problem(error: &sqlx::Error) -> Problem {
-    match error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            tracing::warn!(%error, "database unavailable");
-            Problem::unavailable("the database is unavailable; try again shortly")
-        }
-        _ => Problem::internal(error),
     }
 }
 

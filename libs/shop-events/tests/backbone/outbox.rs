@@ -172,3 +172,101 @@ async fn a_commit_wakes_the_relay_without_waiting_for_the_next_poll() {
     shutdown.cancel();
     relay.await.unwrap();
 }
+
+/// Adds `envelope` to the outbox in a transaction of its own.
+async fn enqueue_one(ctx: &TestContext, envelope: &Envelope) {
+    let mut tx = ctx.pool.begin().await.expect("a transaction");
+    outbox::enqueue(&mut tx, envelope).await.expect("enqueued");
+    tx.commit().await.expect("committed");
+}
+
+#[tokio::test]
+async fn a_message_the_broker_refuses_for_good_is_set_aside_and_the_ones_behind_it_flow() {
+    let ctx = TestContext::new().await;
+    let before = order_confirmed();
+    enqueue_one(&ctx, &before).await;
+    // Larger than `message.max.bytes` (1 MB by default, the producer's and the broker's):
+    // librdkafka refuses it at once with MSG_SIZE_TOO_LARGE, and would on every retry.
+    let big = uuid::Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO outbox (id, topic, key, payload) VALUES ($1, 'orders.events', $2,
+         jsonb_build_object('id', $1::text, 'type', 'OrderConfirmed', 'padding', repeat('x', 1200000)))",
+    )
+    .bind(big)
+    .bind(big.to_string())
+    .execute(&ctx.pool)
+    .await
+    .unwrap();
+    let after = order_confirmed();
+    enqueue_one(&ctx, &after).await;
+    let failed_before = crate::helpers::metric("outbox_events_failed_total", &[]);
+
+    let shutdown = CancellationToken::new();
+    let settings = RelaySettings {
+        poll_interval: Duration::from_millis(20),
+        ..RelaySettings::default()
+    };
+    let relay = OutboxRelay::new(ctx.pool.clone(), &ctx.kafka, "orders")
+        .unwrap()
+        .with_settings(settings)
+        .spawn(shutdown.clone());
+
+    // Both normal events arrive: the refused one between them holds nothing back.
+    let topic = ctx.topic(topics::ORDERS);
+    let messages = ctx.read(&topic, 2).await;
+    let mut ids: Vec<String> = messages
+        .iter()
+        .filter_map(|m| header(m, "event-id"))
+        .collect();
+    ids.sort();
+    assert_eq!(ids, [before.id.to_string(), after.id.to_string()]);
+
+    crate::helpers::eventually("the big one is set aside", || async {
+        let mut conn = ctx.pool.acquire().await.unwrap();
+        outbox::backlog(&mut conn).await.unwrap().failed == 1
+    })
+    .await;
+    let (sent, failed, attempts, error): (bool, bool, i32, Option<String>) = sqlx::query_as(
+        "SELECT sent_at IS NOT NULL, failed_at IS NOT NULL, attempts, last_error
+         FROM outbox WHERE id = $1",
+    )
+    .bind(big)
+    .fetch_one(&ctx.pool)
+    .await
+    .unwrap();
+    assert!(!sent && failed, "set aside, never marked sent");
+    assert_eq!(attempts, 1, "tried once: a permanent error is not retried");
+    let error = error.expect("the error is recorded");
+    assert!(error.contains("too large"), "{error}");
+    let mut conn = ctx.pool.acquire().await.unwrap();
+    let backlog = outbox::backlog(&mut conn).await.unwrap();
+    assert_eq!((backlog.pending, backlog.failed), (0, 1), "{backlog:?}");
+    assert!(
+        crate::helpers::metric("outbox_events_failed_total", &[]) >= failed_before + 1.0,
+        "counted in outbox_events_failed_total"
+    );
+
+    // Later events flow too, and the refused one stays aside.
+    let later = order_confirmed();
+    enqueue_one(&ctx, &later).await;
+    let messages = ctx.read(&topic, 3).await;
+    assert!(
+        messages
+            .iter()
+            .any(|m| header(m, "event-id") == Some(later.id.to_string()))
+    );
+    let all = ctx.read_all_with_key(&topic, &big.to_string()).await;
+    assert!(all.is_empty(), "the big one never reached the topic");
+    let (attempts,): (i32,) = sqlx::query_as("SELECT attempts FROM outbox WHERE id = $1")
+        .bind(big)
+        .fetch_one(&ctx.pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 1, "and is not retried");
+
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(10), relay)
+        .await
+        .expect("the relay stops when cancelled")
+        .unwrap();
+}

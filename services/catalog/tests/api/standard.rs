@@ -43,7 +43,7 @@ impl TestApp {
 }
 
 #[tokio::test]
-async fn serves_without_the_broker_and_says_it_is_not_ready() {
+async fn serves_without_the_broker_and_says_it_is_degraded() {
     let app = spawn_app_with_brokers(&closed_port()).await;
 
     let products = app.get("/v1/products").await;
@@ -54,9 +54,11 @@ async fn serves_without_the_broker_and_says_it_is_not_ready() {
     app.create_product(&product_body("OD-THM-100")).await;
     assert!(app.unsent().await > 60);
 
+    // Degraded, not unready: Kubernetes keeps the pod in service while events wait.
     let ready = app.get("/health/ready").await;
-    assert_eq!(ready.status(), 503);
+    assert_eq!(ready.status(), 200);
     let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "degraded", "{body}");
     assert_eq!(body["checks"]["database"], "ok", "{body}");
     assert_ne!(
         body["checks"]["broker"], "ok",
@@ -106,4 +108,16 @@ async fn catches_up_once_the_broker_is_back() {
         .await;
     let ready = app.get("/health/ready").await;
     assert_eq!(ready.status(), 200);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "ready", "{body}");
+}
+
+#[tokio::test]
+async fn a_database_outage_is_a_503_with_retry_after_and_heals_by_itself() {
+    let app = spawn_app().await;
+    let url = app.service.url("/v1/products");
+    shop_testing::standard::check_database_outage_is_a_503(&app.service, &app.db_proxy, || {
+        app.service.http.get(&url)
+    })
+    .await;
 }

@@ -19,3 +19,14 @@ async fn the_committed_contract_matches_the_code() {
         concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json"),
     );
 }
+
+#[tokio::test]
+async fn a_database_outage_is_a_503_with_retry_after_and_heals_by_itself() {
+    let app = spawn_app().await;
+    let (_, token) = app.customer("outage@example.com").await;
+    let url = app.service.url("/v1/users/me");
+    shop_testing::standard::check_database_outage_is_a_503(&app.service, &app.db_proxy, || {
+        app.service.http.get(&url).bearer_auth(&token)
+    })
+    .await;
+}
