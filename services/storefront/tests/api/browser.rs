@@ -192,13 +192,20 @@ async fn a_customer_shops_in_a_real_browser() {
     let order_url = browser.current_url().await.expect("the order's page");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let status = browser
+        let element = browser
             .find(Locator::Css("span.status"))
             .await
-            .expect("the order's status")
-            .text()
-            .await
-            .expect("text");
+            .expect("the order's status");
+        // The page may reload between finding the status and reading it: look again.
+        let status = match element.text().await {
+            Ok(text) => text,
+            Err(fantoccini::error::CmdError::Standard(error))
+                if error.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+            {
+                continue;
+            }
+            Err(error) => panic!("the order's status: {error}"),
+        };
         if status == "confirmed" {
             break;
         }
