@@ -56,13 +56,13 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     }
 }
 
-fn pid_file(name: &str) -> PathBuf {
+pub(crate) fn pid_file(name: &str) -> PathBuf {
     workspace::state_dir()
         .join("pids")
         .join(format!("{name}.pid"))
 }
 
-fn read_pid(name: &str) -> Option<String> {
+pub(crate) fn read_pid(name: &str) -> Option<String> {
     std::fs::read_to_string(pid_file(name))
         .ok()
         .map(|pid| pid.trim().to_owned())

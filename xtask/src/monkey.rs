@@ -11,7 +11,7 @@
 //! the products ordered, before = now + confirmed). Postgres is left alone: it is shared
 //! with everything else on the machine.
 
-use crate::{broker, progress, services, workspace};
+use crate::{broker, progress, services};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -151,18 +151,14 @@ async fn strike() -> anyhow::Result<()> {
     }
 }
 
+/// The pid `up` (or xtask's broker) recorded for `name`.
 fn pid_of(name: &str) -> anyhow::Result<String> {
-    let file = workspace::state_dir()
-        .join("pids")
-        .join(format!("{name}.pid"));
-    std::fs::read_to_string(&file)
-        .map(|pid| pid.trim().to_owned())
-        .with_context(|| {
-            format!(
-                "{name} is not running ({}): run `cargo xtask up`",
-                file.display()
-            )
-        })
+    crate::chaos::read_pid(name).with_context(|| {
+        format!(
+            "{name} is not running ({}): run `cargo xtask up`",
+            crate::chaos::pid_file(name).display()
+        )
+    })
 }
 
 fn signal(pid: &str, name: &str) -> anyhow::Result<()> {
