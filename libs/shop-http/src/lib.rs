@@ -42,6 +42,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
+/// Idle pooled connections are dropped after this: well before the servers' own idle
+/// timeout (`HTTP_HEADER_READ_TIMEOUT_MS`, 10 s by default), so that a request is never sent
+/// on a connection the server is closing at that moment (a POST would then fail).
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Why a call did not produce the expected answer.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
@@ -222,6 +227,7 @@ impl ServiceClient {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(2)))
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .build()
             // Building fails only if the TLS backend cannot initialise; without TLS it cannot.
             .unwrap_or_default();
@@ -361,11 +367,23 @@ impl ServiceClient {
 
     /// `GET path`, decoded from JSON.
     pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, CallError> {
+        let (body, _headers) = self.get_json_with_headers(path).await?;
+        Ok(body)
+    }
+
+    /// `GET path`, decoded from JSON, with the answer's headers: for a caller that needs
+    /// what a header says about the answer too.
+    pub async fn get_json_with_headers<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<(T, http::HeaderMap), CallError> {
         let response = self.send(self.request(Method::GET, path)).await?;
-        response.json().await.map_err(|source| CallError::Decode {
+        let headers = response.headers().clone();
+        let body = response.json().await.map_err(|source| CallError::Decode {
             service: self.service(),
             source,
-        })
+        })?;
+        Ok((body, headers))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::config::TierSettings;
 use crate::db;
-use crate::domain::{RecommendationRequest, Recommendations, Tier};
+use crate::domain::{RecommendationRequest, Recommendations, Tier, Version};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
@@ -27,9 +27,18 @@ impl Recommender {
                 self.static_without_database(request)
             }
         };
-        metrics::counter!("recommendations_served_total", "source" => answer.source.as_str())
-            .increment(1);
+        metrics::counter!(
+            "recommendations_served_total",
+            "source" => answer.source.as_str(),
+            "version" => self.settings.version.as_str(),
+        )
+        .increment(1);
         answer
+    }
+
+    /// The ranking this replica answers with.
+    pub fn version(&self) -> Version {
+        self.settings.version
     }
 
     async fn first_tier_with_answer(
@@ -37,13 +46,17 @@ impl Recommender {
         request: &RecommendationRequest,
     ) -> Result<Recommendations, sqlx::Error> {
         let (exclude, limit) = (request.product_id, request.limit);
-        for tier in request.tiers() {
+        for tier in request.tiers(self.settings.version) {
             let items = match tier {
                 Tier::Personalized { user_id } => {
                     db::personalized(&self.db, user_id, exclude, limit).await?
                 }
                 Tier::CoPurchase { product_id } => {
                     db::co_purchased(&self.db, product_id, limit).await?
+                }
+                Tier::Trending => {
+                    let (now, window) = (OffsetDateTime::now_utc(), self.settings.trending_window);
+                    db::trending(&self.db, now, window, exclude, limit).await?
                 }
                 Tier::Popular => {
                     let half_life = self.settings.popularity_half_life;

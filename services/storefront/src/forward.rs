@@ -25,7 +25,13 @@ pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for
 const REQUEST_HEADERS: [HeaderName; 3] = [AUTHORIZATION, IDEMPOTENCY_KEY, CONTENT_TYPE];
 
 /// The answer headers that are part of its meaning.
-const ANSWER_HEADERS: [HeaderName; 3] = [CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE];
+const ANSWER_HEADERS: [HeaderName; 4] = [
+    CONTENT_TYPE,
+    RETRY_AFTER,
+    WWW_AUTHENTICATE,
+    // Which ranking answered, during a recommendations canary.
+    HeaderName::from_static(crate::domain::home::RankingVersion::HEADER),
+];
 
 /// What the owning service needs from an incoming request: its query string, the headers
 /// that mean something to it, and its body.

@@ -5,7 +5,7 @@
 //! and an older one never overrides a newer one; a purchase is counted each time it is
 //! recorded, which is why it must be recorded once per event.
 
-use crate::domain::{Basket, HalfLife, OrderLine};
+use crate::domain::{Basket, HalfLife, OrderLine, TrendingWindow};
 use shop_db::query_span;
 use sqlx::{Connection, PgConnection, PgExecutor};
 use time::OffsetDateTime;
@@ -13,7 +13,8 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 /// Records a confirmed order of `user_id` made `at`: the user's history, every pair of
-/// its products (both ways), and each product's popularity, all or nothing (in a
+/// its products (both ways), each product's popularity and its orders that hour, all or
+/// nothing (in a
 /// transaction, or a savepoint when `conn` is already in one, as in the consumer).
 pub async fn record_purchase(
     conn: &mut PgConnection,
@@ -80,6 +81,35 @@ pub async fn record_purchase(
     )
     .execute(&mut *tx)
     .instrument(query_span("UPSERT", "popularity"))
+    .await?;
+
+    sqlx::query!(
+        r#"
+        INSERT INTO recommendations.hourly_orders AS h (product_id, hour, orders)
+        SELECT product_id, date_trunc('hour', $2::timestamptz, 'UTC'), 1
+        FROM UNNEST($1::uuid[]) AS product_id
+        ON CONFLICT (product_id, hour) DO UPDATE SET orders = h.orders + 1
+        "#,
+        &product_ids,
+        at,
+    )
+    .execute(&mut *tx)
+    .instrument(query_span("UPSERT", "hourly_orders"))
+    .await?;
+
+    // Older buckets than the longest window are of no use; deleting them for these products
+    // only keeps the cost per order a few primary-key lookups.
+    sqlx::query!(
+        r#"
+        DELETE FROM recommendations.hourly_orders
+        WHERE product_id = ANY($1::uuid[]) AND hour < $2::timestamptz - make_interval(hours => $3)
+        "#,
+        &product_ids,
+        at,
+        i32::from(TrendingWindow::MAX_HOURS),
+    )
+    .execute(&mut *tx)
+    .instrument(query_span("DELETE", "hourly_orders"))
     .await?;
 
     tx.commit().await

@@ -2,7 +2,7 @@
 //!
 //! Every query leaves out products known to be deleted and the product being looked at.
 
-use crate::domain::{HalfLife, Limit, Recommendation};
+use crate::domain::{HalfLife, Limit, Recommendation, TrendingWindow};
 use shop_db::query_span;
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
@@ -99,6 +99,40 @@ pub async fn popular(
     )
     .fetch_all(db)
     .instrument(query_span("SELECT", "popularity"))
+    .await
+}
+
+/// What was ordered most in the `window` of hours up to `now` (the current hour counts
+/// as the window's last): the score is the number of orders.
+pub async fn trending(
+    db: impl PgExecutor<'_>,
+    now: OffsetDateTime,
+    window: TrendingWindow,
+    exclude: Option<Uuid>,
+    limit: Limit,
+) -> Result<Vec<Recommendation>, sqlx::Error> {
+    sqlx::query_as!(
+        Recommendation,
+        r#"
+        SELECT h.product_id, sum(h.orders)::float8 AS "score!"
+        FROM recommendations.hourly_orders AS h
+        WHERE h.hour > date_trunc('hour', $1::timestamptz, 'UTC') - make_interval(hours => $2)
+          AND h.hour <= $1::timestamptz
+          AND h.product_id IS DISTINCT FROM $3
+          AND NOT EXISTS (
+              SELECT 1 FROM recommendations.known_products AS known
+              WHERE known.product_id = h.product_id AND known.deleted)
+        GROUP BY h.product_id
+        ORDER BY 2 DESC, 1
+        LIMIT $4
+        "#,
+        now,
+        i32::from(window.hours()),
+        exclude,
+        limit.as_i64(),
+    )
+    .fetch_all(db)
+    .instrument(query_span("SELECT", "hourly_orders"))
     .await
 }
 

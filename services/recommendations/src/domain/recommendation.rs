@@ -12,6 +12,8 @@ pub enum Source {
     Personalized,
     /// Bought together with the product being looked at.
     CoPurchase,
+    /// Ordered most in the last hours (the trending window; version 2 only).
+    Trending,
     /// Ordered most lately, by a time-decayed count of orders.
     Popular,
     /// The configured fallback list, for when nothing else has anything to say.
@@ -24,6 +26,7 @@ impl Source {
         match self {
             Self::Personalized => "personalized",
             Self::CoPurchase => "co-purchase",
+            Self::Trending => "trending",
             Self::Popular => "popular",
             Self::Static => "static",
         }
@@ -35,7 +38,8 @@ impl Source {
 pub struct Recommendation {
     pub product_id: Uuid,
     /// Higher first. Its unit depends on the source: orders shared with the user's or the
-    /// viewed products (personalized, co-purchase), decayed orders (popular), 0 (static).
+    /// viewed products (personalized, co-purchase), orders in the window (trending), decayed
+    /// orders (popular), 0 (static).
     #[schema(example = 3.0)]
     pub score: f64,
 }

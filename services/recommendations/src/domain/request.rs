@@ -1,6 +1,6 @@
 //! Who asks, about what, and which tiers may answer.
 
-use super::Source;
+use super::{Source, Version};
 use crate::error::Error;
 use shop_auth::Claims;
 use uuid::Uuid;
@@ -50,8 +50,14 @@ pub struct RecommendationRequest {
 /// A tier that answers from what the service has learned, with what it needs to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tier {
-    Personalized { user_id: Uuid },
-    CoPurchase { product_id: Uuid },
+    Personalized {
+        user_id: Uuid,
+    },
+    CoPurchase {
+        product_id: Uuid,
+    },
+    /// Ordered most in the trending window (v2 only).
+    Trending,
     Popular,
 }
 
@@ -60,6 +66,7 @@ impl Tier {
         match self {
             Self::Personalized { .. } => Source::Personalized,
             Self::CoPurchase { .. } => Source::CoPurchase,
+            Self::Trending => Source::Trending,
             Self::Popular => Source::Popular,
         }
     }
@@ -80,15 +87,18 @@ impl RecommendationRequest {
     }
 
     /// The learned tiers able to answer, most specific first. The static list comes after
-    /// all of them.
-    pub fn tiers(&self) -> Vec<Tier> {
+    /// all of them. `version` decides the general tiers: v2 tries what is trending before
+    /// what is popular, so it degrades to v1's answer when nothing was ordered lately.
+    pub fn tiers(&self, version: Version) -> Vec<Tier> {
         let personalized = self.user_id.map(|user_id| Tier::Personalized { user_id });
         let co_purchase = self
             .product_id
             .map(|product_id| Tier::CoPurchase { product_id });
+        let trending = (version == Version::V2).then_some(Tier::Trending);
         personalized
             .into_iter()
             .chain(co_purchase)
+            .chain(trending)
             .chain([Tier::Popular])
             .collect()
     }
@@ -151,7 +161,7 @@ mod tests {
             limit: Limit::default(),
         };
         assert_eq!(
-            request(Some(user_id), Some(product_id)).tiers(),
+            request(Some(user_id), Some(product_id)).tiers(Version::V1),
             [
                 Tier::Personalized { user_id },
                 Tier::CoPurchase { product_id },
@@ -159,13 +169,31 @@ mod tests {
             ]
         );
         assert_eq!(
-            request(None, Some(product_id)).tiers(),
+            request(None, Some(product_id)).tiers(Version::V1),
             [Tier::CoPurchase { product_id }, Tier::Popular]
         );
         assert_eq!(
-            request(Some(user_id), None).tiers(),
+            request(Some(user_id), None).tiers(Version::V1),
             [Tier::Personalized { user_id }, Tier::Popular]
         );
-        assert_eq!(request(None, None).tiers(), [Tier::Popular]);
+        assert_eq!(request(None, None).tiers(Version::V1), [Tier::Popular]);
+    }
+
+    #[test]
+    fn version_two_tries_what_is_trending_before_what_is_popular() {
+        let product_id = Uuid::from_u128(2);
+        let request = RecommendationRequest {
+            user_id: None,
+            product_id: Some(product_id),
+            limit: Limit::default(),
+        };
+        assert_eq!(
+            request.tiers(Version::V2),
+            [
+                Tier::CoPurchase { product_id },
+                Tier::Trending,
+                Tier::Popular
+            ]
+        );
     }
 }

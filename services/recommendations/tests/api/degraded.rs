@@ -39,12 +39,12 @@ async fn the_static_list_answers_while_the_database_is_cut_off() {
 }
 
 #[tokio::test]
-async fn every_answer_is_counted_by_source() {
+async fn every_answer_is_counted_by_source_and_version() {
     let app = spawn_app_with_static(&products(1)).await;
     app.recommend("").await;
     let metrics = app.service.get("/metrics").await.text().await.unwrap();
     assert!(
-        metrics.contains(r#"recommendations_served_total{source="static"}"#),
+        metrics.contains(r#"recommendations_served_total{source="static",version="v1"} 1"#),
         "{metrics}"
     );
 }

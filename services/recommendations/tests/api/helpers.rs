@@ -118,6 +118,29 @@ pub async fn spawn_app_with(static_products: &[Uuid], brokers: &str) -> TestApp 
     }
 }
 
+impl TestApp {
+    /// Another replica of the service on the same database (through the same proxy) and
+    /// topics, with `env` on top of the first one's settings: a canary beside it.
+    pub async fn spawn_replica(&self, env: &[(&str, &str)]) -> RunningService {
+        let mut pairs = vec![
+            (
+                "DATABASE_URL".to_owned(),
+                self.db.url_for_via(SCHEMA, self.db_proxy.addr()),
+            ),
+            ("JWKS_URL".to_owned(), self.issuer.jwks_url()),
+            ("KAFKA_BROKERS".to_owned(), self.kafka.brokers.clone()),
+        ];
+        pairs.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let mut config = Config::from_env(&Env::from_pairs(pairs)).expect("config");
+        config.server = ServerConfig::ephemeral();
+        config.kafka.topic_prefix = self.kafka.topic_prefix.clone();
+        let app = recommendations::app::build(config)
+            .await
+            .expect("the replica starts");
+        RunningService::spawn(app)
+    }
+}
+
 /// A fresh database with the service's migrations, without the service: for the
 /// queries alone.
 pub async fn migrated_database() -> (TestDatabase, PgPool) {

@@ -1,6 +1,7 @@
 //! Integration tests: the recommendations service on a random port against a fresh database.
 
 mod auth;
+mod canary;
 mod decay;
 mod degraded;
 mod events;

@@ -15,9 +15,11 @@ use uuid::Uuid;
 pub enum Source {
     Personalized,
     CoPurchase,
+    /// Version 2 of the recommendations service only: ordered most in the last hours.
+    Trending,
     Popular,
     Static,
-    /// The last popular list the recommendations service gave, kept by the storefront.
+    /// The last popular (or trending) list the recommendations service gave, kept by the storefront.
     FallbackCache,
     /// The newest products of the catalog's first page.
     FallbackCatalog,
@@ -29,6 +31,7 @@ impl Source {
         match self {
             Self::Personalized => "personalized",
             Self::CoPurchase => "co-purchase",
+            Self::Trending => "trending",
             Self::Popular => "popular",
             Self::Static => "static",
             Self::FallbackCache => "fallback-cache",
@@ -76,9 +79,11 @@ pub struct PopularCache {
 }
 
 impl PopularCache {
-    /// Keeps `answer` if it is the popular list with something in it.
+    /// Keeps `answer` if it is a list for everyone (popular, or v2's trending) with
+    /// something in it.
     pub fn remember(&self, answer: &Recommendations) {
-        if answer.source == Source::Popular && !answer.items.is_empty() {
+        let for_everyone = matches!(answer.source, Source::Popular | Source::Trending);
+        if for_everyone && !answer.items.is_empty() {
             *self.lock() = Some(answer.items.clone());
         }
     }
@@ -124,10 +129,55 @@ impl PopularCache {
     }
 }
 
-/// Where the recommendations served lately came from, for the ops panel.
+/// Which ranking of the recommendations service answered, from its
+/// `X-Recommendations-Version` header. Only the versions this storefront knows are named,
+/// so a metric label cannot grow without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RankingVersion {
+    V1,
+    V2,
+    /// The service answered without a version this storefront knows.
+    Unknown,
+    /// The storefront's own fallback answered: no version of the service did.
+    Fallback,
+}
+
+impl RankingVersion {
+    /// The name of the response header that carries it.
+    pub const HEADER: &str = "x-recommendations-version";
+
+    /// The version named in a recommendations answer's headers.
+    pub fn from_headers(headers: &http::HeaderMap) -> Self {
+        match headers.get(Self::HEADER).map(http::HeaderValue::as_bytes) {
+            Some(b"v1") => Self::V1,
+            Some(b"v2") => Self::V2,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// The value of the `version` label of `storefront_recommendations_served_total`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V1 => "v1",
+            Self::V2 => "v2",
+            Self::Unknown => "unknown",
+            Self::Fallback => "none (fallback)",
+        }
+    }
+}
+
+/// Where the recommendations served lately came from, and which version of the ranking
+/// served them, for the ops panel (where a canary's split shows).
 #[derive(Debug, Clone, Default)]
 pub struct RecentSources {
-    served: Arc<Mutex<VecDeque<(Instant, Source)>>>,
+    served: Arc<Mutex<VecDeque<Served>>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Served {
+    at: Instant,
+    source: Source,
+    version: RankingVersion,
 }
 
 impl RecentSources {
@@ -136,42 +186,56 @@ impl RecentSources {
     /// The most it remembers, however busy the shop.
     const CAPACITY: usize = 10_000;
 
-    pub fn record(&self, source: Source) {
-        let now = Instant::now();
+    pub fn record(&self, source: Source, version: RankingVersion) {
+        let at = Instant::now();
         let mut served = self.lock();
-        forget_older(&mut served, now);
+        forget_older(&mut served, at);
         if served.len() == Self::CAPACITY {
             served.pop_front();
         }
-        served.push_back((now, source));
+        served.push_back(Served {
+            at,
+            source,
+            version,
+        });
     }
 
     /// How many times each source answered within the window, most first.
     pub fn last_window(&self) -> Vec<(Source, usize)> {
+        self.count_by(|served| served.source)
+    }
+
+    /// How many answers each version gave within the window, most first.
+    pub fn last_window_by_version(&self) -> Vec<(RankingVersion, usize)> {
+        self.count_by(|served| served.version)
+    }
+
+    fn count_by<K: PartialEq>(&self, key: impl Fn(&Served) -> K) -> Vec<(K, usize)> {
         let mut served = self.lock();
         forget_older(&mut served, Instant::now());
-        let mut counts: Vec<(Source, usize)> = Vec::new();
-        for (_, source) in served.iter() {
-            match counts.iter_mut().find(|(s, _)| s == source) {
+        let mut counts: Vec<(K, usize)> = Vec::new();
+        for entry in served.iter() {
+            let key = key(entry);
+            match counts.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, count)) => *count += 1,
-                None => counts.push((*source, 1)),
+                None => counts.push((key, 1)),
             }
         }
         counts.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
         counts
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Instant, Source)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Served>> {
         self.served
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
-fn forget_older(served: &mut VecDeque<(Instant, Source)>, now: Instant) {
+fn forget_older(served: &mut VecDeque<Served>, now: Instant) {
     while served
         .front()
-        .is_some_and(|(at, _)| now.duration_since(*at) > RecentSources::WINDOW)
+        .is_some_and(|served| now.duration_since(served.at) > RecentSources::WINDOW)
     {
         served.pop_front();
     }
@@ -180,6 +244,51 @@ fn forget_older(served: &mut VecDeque<(Instant, Source)>, now: Instant) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_the_last_minute_by_source_and_by_version() {
+        let recent = RecentSources::default();
+        for _ in 0..9 {
+            recent.record(Source::Popular, RankingVersion::V1);
+        }
+        recent.record(Source::Trending, RankingVersion::V2);
+        recent.record(Source::FallbackCache, RankingVersion::Fallback);
+        assert_eq!(
+            recent.last_window(),
+            [
+                (Source::Popular, 9),
+                (Source::Trending, 1),
+                (Source::FallbackCache, 1)
+            ]
+        );
+        assert_eq!(
+            recent.last_window_by_version(),
+            [
+                (RankingVersion::V1, 9),
+                (RankingVersion::V2, 1),
+                (RankingVersion::Fallback, 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn only_known_versions_are_named() {
+        let with = |value: &'static str| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                RankingVersion::HEADER,
+                http::HeaderValue::from_static(value),
+            );
+            RankingVersion::from_headers(&headers)
+        };
+        assert_eq!(with("v1"), RankingVersion::V1);
+        assert_eq!(with("v2"), RankingVersion::V2);
+        assert_eq!(with("v2-evil-label-explosion"), RankingVersion::Unknown);
+        assert_eq!(
+            RankingVersion::from_headers(&http::HeaderMap::new()),
+            RankingVersion::Unknown
+        );
+    }
     use serde_json::json;
 
     fn item(n: u128) -> Recommended {

@@ -1,7 +1,7 @@
 //! `GET /api/home`: the home page's data in one call.
 
 use crate::app::AppState;
-use crate::domain::home::{Home, Recommendations};
+use crate::domain::home::{Home, RankingVersion, Recommendations};
 use crate::error::Error;
 use crate::forward::PassThroughErrors;
 use axum::extract::State;
@@ -44,18 +44,17 @@ pub async fn load(state: &AppState) -> Result<Home, Error> {
     let (recommended, products) = tokio::join!(
         shop_http::deadline::scope(
             recommendations_deadline,
-            state
-                .recommendations
-                .get_json::<Recommendations>(&recommendations_path),
+            fetch(state, &recommendations_path),
         ),
         state.catalog.get_json::<serde_json::Value>(&products_path),
     );
     let products = products?;
-    let recommendations = recommended.unwrap_or_else(|error| {
+    let (recommendations, version) = recommended.unwrap_or_else(|error| {
         tracing::warn!(%error, "recommendations unavailable, answering a fallback");
-        state.popular.fallback(&products, RECOMMENDED)
+        let fallback = state.popular.fallback(&products, RECOMMENDED);
+        (fallback, RankingVersion::Fallback)
     });
-    served(state, &recommendations);
+    served(state, &recommendations, version);
     Ok(Home {
         recommendations,
         products,
@@ -79,14 +78,25 @@ pub async fn fallback(state: &AppState, limit: usize) -> Recommendations {
     state.popular.fallback(&products, limit)
 }
 
+/// `GET path` of the recommendations service: its answer and the version that gave it.
+async fn fetch(
+    state: &AppState,
+    path: &str,
+) -> Result<(Recommendations, RankingVersion), shop_http::CallError> {
+    let (recommendations, headers) = state.recommendations.get_json_with_headers(path).await?;
+    Ok((recommendations, RankingVersion::from_headers(&headers)))
+}
+
 /// Books recommendations being served: a popular list is kept for the fallback, the
-/// ops panel and `storefront_recommendations_served_total` count the source.
-pub fn served(state: &AppState, recommendations: &Recommendations) {
+/// ops panel and `storefront_recommendations_served_total` count the source and the
+/// version of the ranking that served them.
+pub fn served(state: &AppState, recommendations: &Recommendations, version: RankingVersion) {
     state.popular.remember(recommendations);
-    state.recent_sources.record(recommendations.source);
+    state.recent_sources.record(recommendations.source, version);
     metrics::counter!(
         "storefront_recommendations_served_total",
-        "source" => recommendations.source.as_str()
+        "source" => recommendations.source.as_str(),
+        "version" => version.as_str(),
     )
     .increment(1);
 }

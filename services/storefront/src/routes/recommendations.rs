@@ -1,7 +1,7 @@
 //! Recommendations, through the storefront.
 
 use crate::app::AppState;
-use crate::domain::home::Recommendations;
+use crate::domain::home::{RankingVersion, Recommendations};
 use crate::error::Error;
 use crate::forward::{Incoming, PassThroughErrors, pass_back};
 use crate::routes::home;
@@ -54,7 +54,8 @@ pub async fn recommendations(
             // Passed on as it came; counted (and kept for the fallback) when it reads as
             // recommendations.
             if let Ok(recommendations) = serde_json::from_slice::<Recommendations>(&answer.body) {
-                home::served(&state, &recommendations);
+                let version = RankingVersion::from_headers(&answer.headers);
+                home::served(&state, &recommendations, version);
             }
             return Ok(pass_back(answer));
         }
@@ -63,6 +64,6 @@ pub async fn recommendations(
     };
     tracing::warn!(%failure, "recommendations unavailable, answering a fallback");
     let fallback = home::fallback(&state, limit).await;
-    home::served(&state, &fallback);
+    home::served(&state, &fallback, RankingVersion::Fallback);
     Ok(Json(fallback).into_response())
 }

@@ -122,6 +122,7 @@ pub async fn panel(
             .collect()
     });
     let sources = state.recent_sources.last_window();
+    let versions = state.recent_sources.last_window_by_version();
     let this_trace = shop_telemetry::propagation::current_trace_id();
     Ok(page(
         "Ops",
@@ -172,6 +173,22 @@ pub async fn panel(
                         tbody {
                             @for (source, count) in &sources {
                                 tr { td { (source.as_str()) } td.number { (count) } }
+                            }
+                        }
+                    }
+                }
+            }
+            section aria-labelledby="versions" {
+                h2 #versions { "Recommendations by ranking version in the last minute" }
+                p { "During a canary (k8s/overlays/canary) v1 and v2 replicas share one Service: the split shows here." }
+                @if versions.is_empty() {
+                    p { "None in the last " (RecentSources::WINDOW.as_secs()) " seconds." }
+                } @else {
+                    table {
+                        thead { tr { th scope="col" { "Version" } th.number scope="col" { "Pages" } } }
+                        tbody {
+                            @for (version, count) in &versions {
+                                tr { td { (version.as_str()) } td.number { (count) } }
                             }
                         }
                     }

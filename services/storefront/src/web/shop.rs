@@ -69,6 +69,7 @@ fn source_badge(source: Source) -> Markup {
     let (label, fallback) = match source {
         Source::Personalized => ("personalized", false),
         Source::CoPurchase => ("bought together", false),
+        Source::Trending => ("trending today", false),
         Source::Popular => ("popular", false),
         Source::Static => ("our picks", false),
         Source::FallbackCache => ("fallback: recently popular", true),

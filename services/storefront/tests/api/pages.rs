@@ -396,6 +396,17 @@ async fn the_ops_panel_is_for_admins_only_and_shows_every_service() {
             .contains("Recommendations served in the last minute")
     );
     assert!(!panel.body.contains("None in the last"), "{}", panel.body);
+    // ... and which version of the ranking served it (a canary's split shows here).
+    assert!(
+        panel
+            .body
+            .contains("Recommendations by ranking version in the last minute"),
+    );
+    assert!(
+        panel.body.contains("<tr><td>v1</td>"),
+        "the home page's answer came from v1: {}",
+        panel.body
+    );
 
     // Fault injection, on and off again.
     let panel = admin

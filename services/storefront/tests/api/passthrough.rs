@@ -39,6 +39,10 @@ async fn a_success_passes_through_unchanged() {
     assert_eq!(through.1, "application/json");
     assert_eq!(through.2, direct.2);
     assert_eq!(through.2["source"], "static");
+    assert_eq!(
+        through.3["x-recommendations-version"], "v1",
+        "which ranking answered is part of the answer"
+    );
     let first: Vec<String> = shop.static_products[..2]
         .iter()
         .map(Uuid::to_string)
@@ -53,7 +57,7 @@ async fn a_success_passes_through_unchanged() {
 async fn a_problem_passes_through_unchanged() {
     let shop = spawn_shop().await;
     let request_id = [("x-request-id", "storefront-test-422")];
-    let (status, content_type, body, _) = get(
+    let (status, content_type, body, headers) = get(
         &shop.storefront,
         "/api/recommendations?limit=0",
         &request_id,
@@ -61,6 +65,7 @@ async fn a_problem_passes_through_unchanged() {
     .await;
 
     assert_eq!(status, 422, "{body}");
+    assert_eq!(headers["x-recommendations-version"], "v1");
     assert_eq!(content_type, "application/problem+json");
     assert_eq!(body["type"], "/problems/validation");
     assert_eq!(body["errors"][0]["field"], "limit");
