@@ -1,6 +1,7 @@
 //! A bound, runnable service (zero2prod's `Application`).
 
 use crate::health::Readiness;
+use crate::serve::{ConnectionLimits, serve};
 use axum::Router;
 use shop_telemetry::ServiceInfo;
 use std::future::Future;
@@ -10,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// How long requests in flight may take to finish after the stop signal.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How long background tasks (outbox relay, event consumers) may take to stop.
 const BACKGROUND_STOP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -22,6 +23,7 @@ pub struct Application {
     info: ServiceInfo,
     listener: TcpListener,
     router: Router,
+    limits: ConnectionLimits,
     readiness: Readiness,
     background: Background,
 }
@@ -39,6 +41,7 @@ impl Application {
         info: ServiceInfo,
         addr: SocketAddr,
         router: Router,
+        limits: ConnectionLimits,
         readiness: Readiness,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
@@ -46,6 +49,7 @@ impl Application {
             info,
             listener,
             router,
+            limits,
             readiness,
             background: Background::default(),
         })
@@ -83,12 +87,13 @@ impl Application {
             info,
             listener,
             router,
+            limits,
             readiness,
             background,
         } = self;
         tracing::info!(service = info.name, addr = %listener.local_addr()?, "listening");
         let stopping = CancellationToken::new();
-        let graceful = {
+        let signalled = {
             let stopping = stopping.clone();
             async move {
                 shutdown.await;
@@ -96,15 +101,8 @@ impl Application {
                 stopping.cancel();
             }
         };
-        // With the peer address, so handlers can extract `ConnectInfo<SocketAddr>`.
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(listener, service).with_graceful_shutdown(graceful);
-        tokio::select! {
-            result = server.into_future() => result?,
-            () = async { stopping.cancelled().await; tokio::time::sleep(DRAIN_TIMEOUT).await } => {
-                tracing::warn!(service = info.name, "requests still running after the drain timeout; stopping anyway");
-            }
-        }
+        tokio::spawn(signalled);
+        serve(listener, router, limits, stopping, DRAIN_TIMEOUT).await;
         // Shutdown order: requests drained (above) → background tasks stopped → the caller
         // closes the pool and flushes telemetry as the application value drops.
         background.shutdown.cancel();

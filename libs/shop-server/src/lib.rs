@@ -15,8 +15,9 @@
 //! and, around every request: a request id, a trace span with the OpenTelemetry HTTP
 //! semantic conventions, RED metrics per route, a timeout (capped by the caller's
 //! `x-request-deadline`), a body size limit, panic recovery, and RFC 9457 problem+json for
-//! every error, including the ones produced by middleware. [`Application`] binds a port and serves until told to stop, draining the
-//! requests in flight.
+//! every error, including the ones produced by middleware. [`Application`] binds a port and
+//! serves until told to stop, draining the requests in flight; its connections have a
+//! header-read (and idle) timeout and a cap ([`ConnectionLimits`]).
 
 mod application;
 pub mod config;
@@ -27,6 +28,7 @@ pub mod healthcheck;
 mod middleware;
 mod ops;
 pub mod problem;
+mod serve;
 mod service;
 pub mod shutdown;
 
@@ -35,6 +37,7 @@ pub use config::ServerConfig;
 pub use extract::{Json, Path, Query};
 pub use health::Readiness;
 pub use problem::{FieldError, Problem, Validation};
+pub use serve::ConnectionLimits;
 pub use service::{HttpSettings, ServiceBuilder, openapi_document};
 pub use shop_config::{ConfigError, Env};
 pub use shop_telemetry::ServiceInfo;

@@ -6,6 +6,7 @@ use crate::health::{self, Readiness};
 use crate::middleware;
 use crate::ops;
 use crate::problem::Problem;
+use crate::serve::ConnectionLimits;
 use axum::Router;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -29,6 +30,8 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
     /// Larger bodies are refused with 413.
     pub body_limit_bytes: usize,
+    /// Slow or idle connections are closed; at most so many are open.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for HttpSettings {
@@ -36,6 +39,7 @@ impl Default for HttpSettings {
         Self {
             request_timeout: Duration::from_secs(10),
             body_limit_bytes: 1024 * 1024,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -156,9 +160,9 @@ impl ServiceBuilder {
 
     /// Binds `addr` (port 0 picks a free one) and returns the application, ready to run.
     pub async fn bind(self, addr: SocketAddr) -> std::io::Result<Application> {
-        let info = self.info;
+        let (info, limits) = (self.info, self.settings.connections);
         let (router, readiness) = self.into_router();
-        Application::bind(info, addr, router, readiness).await
+        Application::bind(info, addr, router, limits, readiness).await
     }
 }
 
