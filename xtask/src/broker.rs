@@ -86,24 +86,82 @@ fn tansu_binary() -> anyhow::Result<PathBuf> {
     if let Ok(found) = shop_testing::tansu_binary() {
         return Ok(found);
     }
-    let root = shop_testing::tansu_install_root();
+    progress::note(&install_note());
+    workspace::run(install_command())?;
+    shop_testing::tansu_binary()
+}
+
+/// A tansu install running beside other work (see [`start_install_if_missing`]).
+pub struct Install {
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+/// On a machine without tansu, starts installing it in the background and returns the
+/// install, so that its minutes of compiling overlap with the workspace's own build
+/// (`cargo xtask ci` and `test` do this). `None` when it is already there.
+pub fn start_install_if_missing() -> anyhow::Result<Option<Install>> {
+    if shop_testing::tansu_binary().is_ok() {
+        return Ok(None);
+    }
+    let logs = workspace::state_dir().join("logs");
+    std::fs::create_dir_all(&logs)?;
+    let log = logs.join("tansu-install.log");
     progress::note(&format!(
+        "{}; meanwhile the workspace builds (install log: {})",
+        install_note(),
+        log.display()
+    ));
+    let output = std::fs::File::create(&log)?;
+    let mut command = install_command();
+    command
+        .stdin(Stdio::null())
+        .stdout(output.try_clone()?)
+        .stderr(output);
+    let child = command.spawn().context("starting cargo install tansu")?;
+    Ok(Some(Install { child, log }))
+}
+
+impl Install {
+    /// Waits for the install to end; a failure quotes the end of its log.
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        let status = self
+            .child
+            .wait()
+            .context("waiting for cargo install tansu")?;
+        if !status.success() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            bail!(
+                "installing tansu failed ({status}); the end of {}:\n{}",
+                self.log.display(),
+                tail.join("\n")
+            );
+        }
+        progress::done("tansu installed");
+        Ok(())
+    }
+}
+
+fn install_note() -> String {
+    format!(
         "installing tansu {} (a Kafka-compatible broker) from crates.io into {}: \
          about 15 minutes on 2 cores, once",
         shop_testing::TANSU_VERSION,
-        root.display()
-    ));
-    workspace::run({
-        let mut install = Command::new("cargo");
-        install
-            .args(["install", "tansu", "--locked"])
-            .args(["--version", shop_testing::TANSU_VERSION])
-            .args(["--features", shop_testing::TANSU_FEATURES])
-            .arg("--root")
-            .arg(&root);
-        install
-    })?;
-    shop_testing::tansu_binary()
+        shop_testing::tansu_install_root().display()
+    )
+}
+
+fn install_command() -> Command {
+    let mut install = Command::new("cargo");
+    install
+        .args(["install", "tansu", "--locked"])
+        .args(["--version", shop_testing::TANSU_VERSION])
+        .args(["--features", shop_testing::TANSU_FEATURES])
+        .arg("--root")
+        .arg(shop_testing::tansu_install_root());
+    install
 }
 
 /// Stops the broker if xtask started it.

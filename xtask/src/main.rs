@@ -46,6 +46,8 @@ fn main() -> anyhow::Result<()> {
         Some("down") => down(),
         Some("test") => runtime.block_on(test()),
         Some("ci") => {
+            // On a new machine the broker's install and the workspace's build overlap.
+            let tansu = broker::start_install_if_missing()?;
             progress::step("cargo fmt --check");
             workspace::cargo(&["fmt", "--all", "--", "--check"])?;
             progress::step("cargo clippy -D warnings");
@@ -57,7 +59,7 @@ fn main() -> anyhow::Result<()> {
                 "-D",
                 "warnings",
             ])?;
-            runtime.block_on(test())
+            runtime.block_on(test_with(tansu))
         }
         Some("openapi") => {
             progress::step("regenerating services/*/openapi.json");
@@ -177,6 +179,17 @@ async fn image_check(args: &[String]) -> anyhow::Result<()> {
 }
 
 async fn test() -> anyhow::Result<()> {
+    test_with(broker::start_install_if_missing()?).await
+}
+
+/// `test`, with tansu's install (if it had to start) running beside the build.
+async fn test_with(tansu: Option<broker::Install>) -> anyhow::Result<()> {
+    if let Some(install) = tansu {
+        progress::step("building the test suites while tansu installs");
+        let built = workspace::cargo(&["test", "--workspace", "--no-run"]);
+        install.finish()?;
+        built?;
+    }
     infra().await?;
     progress::step("removing databases left by interrupted tests");
     let removed = postgres::drop_stale_test_databases().await?;

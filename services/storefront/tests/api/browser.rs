@@ -192,16 +192,17 @@ async fn a_customer_shops_in_a_real_browser() {
     let order_url = browser.current_url().await.expect("the order's page");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let element = browser
-            .find(Locator::Css("span.status"))
-            .await
-            .expect("the order's status");
-        // The page may reload between finding the status and reading it: look again.
-        let status = match element.text().await {
+        // The page reloads itself: mid-reload the status may be missing, or found and then
+        // gone before it is read. Either way, look again (within the deadline).
+        let status = match browser.find(Locator::Css("span.status")).await {
+            Ok(element) => element.text().await,
+            Err(error) => Err(error),
+        };
+        let status = match status {
             Ok(text) => text,
-            Err(fantoccini::error::CmdError::Standard(error))
-                if error.error == fantoccini::error::ErrorStatus::StaleElementReference =>
-            {
+            Err(error) if error.is_stale_element_reference() || error.is_no_such_element() => {
+                assert!(Instant::now() < deadline, "the order's status: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
             Err(error) => panic!("the order's status: {error}"),
