@@ -256,10 +256,15 @@ step_env_drift() {
 }
 
 # promtool from Debian's prometheus package (the server is never started): the .deb is
-# fetched with apt-get download and unpacked into target/promtool, once per version.
+# fetched with apt-get download and unpacked into target/promtool once (delete that
+# directory to fetch it again).
 # PROMTOOL overrides it (any promtool on PATH is not used, so the version is the same
 # everywhere).
 PROMTOOL_DIR="$ROOT/target/promtool"
+
+download_prometheus_deb() {
+    (cd "$PROMTOOL_DIR/deb" && apt-get download -q prometheus >apt.log 2>&1)
+}
 
 promtool_path() {
     if [[ -n "${PROMTOOL:-}" ]]; then
@@ -272,10 +277,10 @@ promtool_path() {
         need dpkg-deb >&2 || return 1
         rm -rf "$PROMTOOL_DIR" && mkdir -p "$PROMTOOL_DIR/deb"
         echo "  fetching Debian's prometheus package for promtool into target/promtool" >&2
-        # apt-get download writes into the current directory; -o ... quiets the sandbox
-        # warning of a root run into a directory the _apt user cannot write.
-        (cd "$PROMTOOL_DIR/deb" && apt-get download -q prometheus >apt.log 2>&1) \
-            || { apt-get update -q >/dev/null 2>&1 && (cd "$PROMTOOL_DIR/deb" && apt-get download -q prometheus >apt.log 2>&1); } \
+        # apt-get download writes into the current directory; with stale package lists it
+        # fails, so refresh them once and retry.
+        download_prometheus_deb \
+            || { apt-get update -q >/dev/null 2>&1 && download_prometheus_deb; } \
             || { sed 's/^/    /' "$PROMTOOL_DIR/deb/apt.log" >&2; return 1; }
         dpkg-deb -x "$PROMTOOL_DIR"/deb/prometheus_*.deb "$PROMTOOL_DIR" || return 1
         rm -f "$PROMTOOL_DIR"/deb/*.deb
@@ -291,8 +296,8 @@ step_prometheus() {
     "$promtool" check rules "${rules[@]}" 2>&1 | sed 's/^/  /'
     [[ "${PIPESTATUS[0]}" == 0 ]] || status=1
     [[ -e "${tests[0]}" ]] || { echo "  ${red}no rule tests in deploy/prometheus/tests/*test*.yml${reset}"; return 1; }
-    # Run from the tests' directory: their rule_files are relative to it.
-    (cd deploy/prometheus/tests && "$promtool" test rules "${tests[@]##*/}") 2>&1 | sed 's/^/  /'
+    # Their rule_files are relative to each test file.
+    "$promtool" test rules "${tests[@]}" 2>&1 | sed 's/^/  /'
     [[ "${PIPESTATUS[0]}" == 0 ]] || status=1
     return "$status"
 }
