@@ -418,6 +418,37 @@ mod tests {
         parse(&recorder.handle().render()).unwrap()
     }
 
+    /// A real storefront's /metrics while its four dependencies were down
+    /// (xtask/fixtures/storefront-dependencies-down.prom says how it was taken).
+    const DEPENDENCIES_DOWN: &str = include_str!("../fixtures/storefront-dependencies-down.prom");
+
+    #[test]
+    fn a_real_scrape_of_a_storefront_whose_dependencies_are_down() {
+        let scrape = parse(DEPENDENCIES_DOWN).unwrap();
+        // GET / x3, /api/home x3, /api/products x3: 503; POST /checkout 403; GET /nope
+        // 404. The three readiness probes are not answers to a customer.
+        let answers = Answers::of(&scrape);
+        assert_eq!(
+            answers,
+            Answers {
+                all: 11.0,
+                server_errors: 9.0
+            }
+        );
+        assert!((answers.availability().unwrap() - 2.0 / 11.0).abs() < 1e-12);
+        // The refused checkout took well under 0.5 s.
+        assert_eq!(
+            Checkouts::of(&scrape),
+            Checkouts {
+                all: 1.0,
+                fast: 1.0
+            }
+        );
+        // Its breaker for catalog opened: two calls never left the storefront.
+        assert_eq!(refused_by_storefront(&scrape, "catalog"), 2.0);
+        assert_eq!(refused_by_storefront(&scrape, "users"), 0.0);
+    }
+
     #[test]
     fn the_overview_arithmetic() {
         let product = chained(&overview_example());
