@@ -7,6 +7,7 @@
 #   deploy/grafana/provisioning/*/*.yaml -> k8s/components/observability/grafana/provisioning/
 #   deploy/grafana/dashboards/*.json     -> k8s/components/observability/grafana/dashboards/
 #   deploy/jaeger/config.yaml            -> k8s/overlays/minikube/jaeger-config.yaml
+#   deploy/prometheus/rules/slo.yml      -> k8s/components/observability/prometheus-rules/
 #
 # Edit the sources, never the copies, then run this and commit both. deploy/validate.sh
 # fails while a copy differs from its source. A new dashboard must also be listed in

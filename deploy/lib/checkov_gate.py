@@ -1,7 +1,7 @@
 """Security lint: checkov on the rendered overlays and the Dockerfile, gated by
 deploy/checkov-skips.yaml.
 
-Usage: checkov_gate.py RENDER_DIR
+Usage: checkov_gate.py RENDER_DIR [RENDER...]   (default: all of common.RENDERS)
 
 Offline checkov reports no severities (they come from Prisma Cloud), so a HIGH/CRITICAL
 threshold would let everything through: every failed check blocks unless an entry of
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import yaml
 
-from common import ROOT, Report, main_guard
+from common import RENDERS, ROOT, Report, main_guard, renders_from
 
 SKIPS = ROOT / "deploy/checkov-skips.yaml"
-TARGETS = {"base.yaml": "base", "minikube.yaml": "minikube", "eks.yaml": "eks", "Dockerfile": "dockerfile"}
+TARGETS = {f"{render}.yaml": render for render in RENDERS} | {"Dockerfile": "dockerfile"}
 
 
 def load_skips(report: Report) -> list[dict]:
@@ -52,7 +52,7 @@ def run() -> int:
     report = Report("checkov")
     render_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "target/deploy-validate"
     skips = load_skips(report)
-    files = [render_dir / name for name in ("base.yaml", "minikube.yaml", "eks.yaml")] + [ROOT / "Dockerfile"]
+    files = [render_dir / f"{name}.yaml" for name in renders_from(sys.argv)] + [ROOT / "Dockerfile"]
     checkov = Path(sys.executable).with_name("checkov")
     command = [
         str(checkov),

@@ -21,6 +21,32 @@ SERVICES = {
 }
 DOMAIN_SERVICES = ["users", "catalog", "orders", "recommendations"]
 
+# The renders of deploy/validate.sh (target/deploy-validate/NAME.yaml): k8s/base and each
+# overlay. canary and blue-green are minikube with two recommendations Deployments.
+RENDERS = ("base", "minikube", "eks", "canary", "blue-green")
+RELEASE_RENDERS = ("canary", "blue-green")
+NAME_LABEL = "app.kubernetes.io/name"
+
+
+def renders_from(argv: list[str]) -> tuple[str, ...]:
+    """The render names given after RENDER_DIR on the command line, else all of them."""
+    names = tuple(argv[2:]) or RENDERS
+    unknown = set(names) - set(RENDERS)
+    if unknown:
+        raise SystemExit(f"unknown renders {sorted(unknown)}; known: {', '.join(RENDERS)}")
+    return names
+
+
+def service_deployments(deployments: dict[str, dict], service: str) -> list[dict]:
+    """The Deployments running `service` (pod label app.kubernetes.io/name), by name: one,
+    or two in the release overlays (recommendations-v1/-v2, -blue/-green)."""
+    return [
+        deployments[name]
+        for name in sorted(deployments)
+        if ((deployments[name]["spec"]["template"]["metadata"].get("labels") or {}).get(NAME_LABEL)) == service
+        and (deployments[name]["metadata"].get("labels") or {}).get("app.kubernetes.io/component") == "service"
+    ]
+
 
 class Report:
     """Collects problems; prints them as it goes; exit code 1 if any."""

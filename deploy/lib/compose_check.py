@@ -16,7 +16,8 @@
    code); Postgres and Kafka keep their data on named volumes; the published ports; the
    provisioning SQL is the mounted original; image names and build arguments.
 3. The mounted configuration agrees with it: Prometheus scrapes every service on its
-   port, Grafana's data sources and the overview dashboard are consistent, Jaeger
+   port and loads the SLO rules of deploy/prometheus/rules (mounted, no unit tests),
+   Grafana's data sources and the overview dashboard are consistent, Jaeger
    receives OTLP/HTTP where the services send it, has its health-check extension where the
    healthcheck probes, and a bounded in-memory store that fits its limit.
 """
@@ -47,6 +48,7 @@ from common import (
 
 COMPOSE = ROOT / "docker-compose.yml"
 PROMETHEUS = ROOT / "deploy/prometheus/prometheus.yml"
+PROMETHEUS_RULES = ROOT / "deploy/prometheus/rules"
 DATASOURCES = ROOT / "deploy/grafana/provisioning/datasources/datasources.yaml"
 DASHBOARD_PROVIDERS = ROOT / "deploy/grafana/provisioning/dashboards/dashboards.yaml"
 DASHBOARDS = ROOT / "deploy/grafana/dashboards"
@@ -348,6 +350,30 @@ def check_prometheus(report: Report, services: dict) -> None:
         report.check(job in services, f"prometheus: job {job} scrapes no compose service")
     mounted = str(PROMETHEUS) in bind_sources(services.get("prometheus") or {})
     report.check(mounted, "prometheus: deploy/prometheus/prometheus.yml is not mounted")
+
+    # rule_files, paths inside the container, must resolve through the bind mounts to
+    # exactly the files of deploy/prometheus/rules (never the *test*.yml unit tests).
+    binds = [
+        (v.get("target", "").rstrip("/"), Path(v.get("source", "")))
+        for v in (services.get("prometheus") or {}).get("volumes") or []
+        if v.get("type") == "bind"
+    ]
+    loaded: set[Path] = set()
+    for pattern in config.get("rule_files") or []:
+        matched = False
+        for target, source in binds:
+            if pattern.startswith(target + "/") and source.is_dir():
+                loaded |= set(source.glob(pattern[len(target) + 1 :]))
+                matched = True
+        report.check(matched, f"prometheus: rule_files {pattern} is in no mounted directory")
+    wanted = set(PROMETHEUS_RULES.glob("*.yml"))
+    report.check(bool(wanted), f"prometheus: no rules in {rel(PROMETHEUS_RULES)}")
+    report.check(
+        {p.resolve() for p in loaded} == {p.resolve() for p in wanted},
+        f"prometheus: rule_files load {sorted(rel(p) for p in loaded)}, {rel(PROMETHEUS_RULES)} has {sorted(rel(p) for p in wanted)}",
+    )
+    tests = [rel(p) for p in loaded if "test" in p.name]
+    report.check(not tests, f"prometheus: rule_files load unit tests {tests} (they belong in deploy/prometheus/tests)")
 
 
 def check_grafana(report: Report) -> None:

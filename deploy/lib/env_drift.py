@@ -1,6 +1,7 @@
 """Environment drift: the variables each service's code reads vs. what deployments set.
 
-Usage: env_drift.py RENDER_DIR   (RENDER_DIR holds base.yaml, minikube.yaml, eks.yaml)
+Usage: env_drift.py RENDER_DIR [RENDER...]   (RENDER_DIR/RENDER.yaml; default: all of
+common.RENDERS)
 
 Read variables are found in the sources of the service crate and of every workspace
 library it depends on ([dependencies], transitively; dev-dependencies and #[cfg(test)]
@@ -14,7 +15,8 @@ Then deploy/env-policy.yaml adds the planned variables, drops the optional ones 
 must be set, and lists the standard ones that may be set anyway.
 
 Checked: docker-compose.yml `environment` of each service, and for each rendered
-Kubernetes overlay the env + envFrom (ConfigMap/Secret keys) of each service Deployment.
+Kubernetes overlay the env + envFrom (ConfigMap/Secret keys) of each service Deployment
+(both of recommendations' in the canary and blue-green overlays).
 Base must match exactly; on EKS, Secrets created out of band are taken from the base
 templates (same names and keys).
 """
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from common import ROOT, SERVICES, Report, load_yaml_documents, main_guard
+from common import NAME_LABEL, ROOT, SERVICES, Report, load_yaml_documents, main_guard, renders_from
 
 POLICY = ROOT / "deploy/env-policy.yaml"
 COMPOSE = ROOT / "docker-compose.yml"
@@ -345,11 +347,13 @@ def generated(resources: dict, kind: str, name: str) -> dict | None:
 
 def kubernetes_environments(
     report: Report, render: str, documents: list[dict], base: dict | None
-) -> dict[str, set[str]]:
+) -> dict[str, dict[str, set[str]]]:
+    """service -> Deployment name -> the variables it is given."""
     resources = index(documents)
-    result = {}
+    result: dict[str, dict[str, set[str]]] = {}
     for (kind, name), resource in resources.items():
-        if kind != "Deployment" or name not in SERVICES:
+        service = ((resource.get("spec") or {}).get("template", {}).get("metadata", {}).get("labels") or {}).get(NAME_LABEL)
+        if kind != "Deployment" or service not in SERVICES:
             continue
         containers = resource["spec"]["template"]["spec"]["containers"]
         app = next((c for c in containers if c["name"] == "app"), containers[0])
@@ -367,7 +371,7 @@ def kubernetes_environments(
                     found = base.get(("Secret", ref))  # created out of band, like the template
                 if report.check(found is not None, f"{render}: {name} uses Secret {ref}, defined nowhere"):
                     names |= keys_of(found)
-        result[name] = names
+        result.setdefault(service, {})[name] = names
     return result
 
 
@@ -384,14 +388,16 @@ def run() -> int:
 
     base_path = render_dir / "base.yaml"
     base = index(load_yaml_documents(base_path)) if base_path.exists() else None
-    for render in ("base", "minikube", "eks"):
+    for render in renders_from(sys.argv):
         path = render_dir / f"{render}.yaml"
         if not report.check(path.exists(), f"k8s {render}: {path} not rendered"):
             continue
         environments = kubernetes_environments(report, f"k8s {render}", load_yaml_documents(path), base)
         for service in SERVICES:
             if report.check(service in environments, f"k8s {render}: no Deployment {service}"):
-                compare(report, f"k8s {render}", service, environments[service], expected[service], policy)
+                for deployment, given in sorted(environments[service].items()):
+                    where = f"k8s {render}" + (f" ({deployment})" if deployment != service else "")
+                    compare(report, where, service, given, expected[service], policy)
     return report.finish()
 
 

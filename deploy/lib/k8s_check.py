@@ -1,9 +1,12 @@
 """Checks on the rendered Kubernetes overlays that schemas and checkov do not make.
 
-Usage: k8s_check.py RENDER_DIR   (base.yaml, minikube.yaml, eks.yaml)
+Usage: k8s_check.py RENDER_DIR [RENDER...]   (RENDER_DIR/RENDER.yaml; default: all of
+common.RENDERS: base, minikube, eks, canary, blue-green)
 
-- Each service has its Deployment, Service, HorizontalPodAutoscaler, PodDisruptionBudget,
-  ServiceAccount and NetworkPolicy; the Deployment has startup/liveness/readiness probes on
+- Each service has its Deployment (two for recommendations in the release overlays),
+  Service, PodDisruptionBudget, ServiceAccount and NetworkPolicy, and each Deployment one
+  HorizontalPodAutoscaler and no fixed replicas (the canary's are fixed and have none);
+  the Service selects the pods; the Deployment has startup/liveness/readiness probes on
   /health/live and /health/ready, resource requests and limits, and the hardened security
   context (non-root, read-only root filesystem, no privilege escalation, all capabilities
   dropped, seccomp RuntimeDefault).
@@ -23,7 +26,8 @@ Usage: k8s_check.py RENDER_DIR   (base.yaml, minikube.yaml, eks.yaml)
   mounted where the provisioning files expect them; every data source URL names a Service
   of the render on that port (a missing Jaeger on EKS is a warning); Prometheus has a job
   per service whose DNS name is a headless Service selecting that service's pods on its
-  port; network policies let Prometheus scrape each service and Grafana reach Prometheus.
+  port; network policies let Prometheus scrape each service and Grafana reach Prometheus;
+  Prometheus' rule_files load exactly the files of deploy/prometheus/rules, unchanged.
 - Shutdown: each service's preStop sleep + drain + background stop + span flush (the
   drain and background-stop constants read from libs/shop-server, and equal to the pod
   annotations that state them) fit within terminationGracePeriodSeconds. users' memory
@@ -33,10 +37,19 @@ Usage: k8s_check.py RENDER_DIR   (base.yaml, minikube.yaml, eks.yaml)
 - Overlay specifics: minikube has Postgres and Kafka and a NodePort storefront; EKS has an
   ALB Ingress, IRSA annotations, zone spreading, at least 3 replicas, no Secret values, and
   NetworkPolicy CIDRs equal to the VPC CIDR in eksctl-cluster.yaml.
+- Release overlays (minikube underneath, so minikube's rules too): exactly two
+  recommendations Deployments, each selecting only its own pods, with the same pod
+  template apart from their distinguishing label, version label and env, both covered by
+  the PodDisruptionBudget, the NetworkPolicy and Prometheus' headless Service. canary: the
+  recommendations Service selects both, replicas v1:v2 = 9:1, no autoscaler, each runs the
+  RECOMMENDATIONS_VERSION of its version label (v2 = v2). blue-green: colours blue and
+  green, each with its autoscaler; the Service selects exactly one.
 """
 
 from __future__ import annotations
 
+import copy
+import fnmatch
 import re
 import sys
 from pathlib import Path
@@ -45,7 +58,19 @@ from urllib.parse import urlparse
 import yaml
 
 import k8s_files
-from common import DOMAIN_SERVICES, ROOT, SERVICES, Report, load_yaml_documents, main_guard, parse_bytes, rel, shutdown_seconds
+from common import (
+    NAME_LABEL,
+    ROOT,
+    SERVICES,
+    Report,
+    load_yaml_documents,
+    main_guard,
+    parse_bytes,
+    rel,
+    renders_from,
+    service_deployments,
+    shutdown_seconds,
+)
 
 EKSCTL = ROOT / "k8s/overlays/eks/eksctl-cluster.yaml"
 JAEGER_CONFIG = ROOT / "deploy/jaeger/config.yaml"
@@ -54,7 +79,13 @@ GRAFANA_PROVISIONING = {
     "datasources.yaml": GRAFANA / "provisioning/datasources/datasources.yaml",
     "dashboards.yaml": GRAFANA / "provisioning/dashboards/dashboards.yaml",
 }
-NAME_LABEL = "app.kubernetes.io/name"
+PROMETHEUS_RULES = ROOT / "deploy/prometheus/rules"
+VERSION_LABEL = "app.kubernetes.io/version"
+COLOR_LABEL = "harbor-shop.io/color"
+# minikube and the release overlays built on it (k8s/overlays/canary, blue-green).
+MINIKUBE_BASED = ("minikube", "canary", "blue-green")
+# The canary's split: replicas of v1 and v2.
+CANARY_REPLICAS = {"v1": 9, "v2": 1}
 
 
 def by_kind(documents: list[dict]) -> dict[str, dict[str, dict]]:
@@ -67,11 +98,13 @@ def by_kind(documents: list[dict]) -> dict[str, dict[str, dict]]:
 def config_of(resources: dict, deployment: dict) -> dict[str, str]:
     """The env values a Deployment's app container gets from its ConfigMaps."""
     app = deployment["spec"]["template"]["spec"]["containers"][0]
-    values = {e["name"]: e.get("value", "") for e in app.get("env") or [] if "value" in e}
+    values: dict[str, str] = {}
     for source in app.get("envFrom") or []:
         ref = (source.get("configMapRef") or {}).get("name")
         if ref and ref in resources.get("ConfigMap", {}):
             values.update(resources["ConfigMap"][ref].get("data") or {})
+    # `env` wins over `envFrom`, as in the kubelet.
+    values.update({e["name"]: e.get("value", "") for e in app.get("env") or [] if "value" in e})
     return values
 
 
@@ -91,40 +124,74 @@ def selects(selector: dict, labels: dict) -> bool:
     return all(labels.get(k) == v for k, v in match.items()) and not (selector or {}).get("matchExpressions")
 
 
+def autoscalers_of(resources: dict, deployment: dict) -> list[dict]:
+    return [
+        hpa
+        for hpa in resources.get("HorizontalPodAutoscaler", {}).values()
+        if ((hpa.get("spec") or {}).get("scaleTargetRef") or {}).get("kind") == "Deployment"
+        and hpa["spec"]["scaleTargetRef"].get("name") == deployment["metadata"]["name"]
+    ]
+
+
+def service_selects(service: dict, deployment: dict) -> bool:
+    """Whether a Service's selector (plain labels) picks the Deployment's pods."""
+    selector = (service.get("spec") or {}).get("selector") or {}
+    return bool(selector) and selects({"matchLabels": selector}, pod_labels(deployment))
+
+
 def check_workloads(report: Report, render: str, resources: dict) -> None:
     for name, port in SERVICES.items():
-        for kind in ("Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ServiceAccount", "NetworkPolicy"):
+        for kind in ("Service", "PodDisruptionBudget", "ServiceAccount", "NetworkPolicy"):
             report.check(name in resources.get(kind, {}), f"{render}: {kind} {name} missing")
-        deployment = resources.get("Deployment", {}).get(name)
-        if not deployment:
-            continue
-        pod = deployment["spec"]["template"]["spec"]
-        app = pod["containers"][0]
-        where = f"{render}: {name}"
+        deployments = service_deployments(resources.get("Deployment", {}), name)
+        report.check(bool(deployments), f"{render}: Deployment {name} missing")
+        for deployment in deployments:
+            check_workload(report, render, resources, name, port, deployment)
+
+
+def check_workload(report: Report, render: str, resources: dict, name: str, port: int, deployment: dict) -> None:
+    pod = deployment["spec"]["template"]["spec"]
+    app = pod["containers"][0]
+    where = f"{render}: {deployment['metadata']['name']}"
+    # A fixed replica count and an autoscaler fight over spec.replicas. Only the
+    # canary's split is fixed (see k8s/overlays/canary/kustomization.yaml).
+    hpas = autoscalers_of(resources, deployment)
+    if render == "canary" and name == "recommendations":
+        report.check(not hpas, f"{where}: an HPA scales it, which breaks the canary's fixed split")
+        report.check(isinstance(deployment["spec"].get("replicas"), int), f"{where}: the canary split needs fixed replicas")
+    else:
+        report.check(len(hpas) == 1, f"{where}: should have one HorizontalPodAutoscaler, has {len(hpas)}")
         report.check("replicas" not in deployment["spec"], f"{where}: replicas set although an HPA scales it")
-        report.check(pod.get("serviceAccountName") == name, f"{where}: should run as ServiceAccount {name}")
-        report.check(pod.get("automountServiceAccountToken") is False, f"{where}: automountServiceAccountToken should be false")
-        pod_sc = pod.get("securityContext") or {}
-        report.check(pod_sc.get("runAsNonRoot") is True, f"{where}: runAsNonRoot")
-        report.check((pod_sc.get("seccompProfile") or {}).get("type") == "RuntimeDefault", f"{where}: seccomp RuntimeDefault")
-        sc = app.get("securityContext") or {}
-        report.check(sc.get("readOnlyRootFilesystem") is True, f"{where}: readOnlyRootFilesystem")
-        report.check(sc.get("allowPrivilegeEscalation") is False, f"{where}: allowPrivilegeEscalation false")
-        report.check((sc.get("capabilities") or {}).get("drop") == ["ALL"], f"{where}: drop ALL capabilities")
-        for probe, path in (("startupProbe", "/health/live"), ("livenessProbe", "/health/live"), ("readinessProbe", "/health/ready")):
-            get = (app.get(probe) or {}).get("httpGet") or {}
-            report.check(get.get("path") == path and get.get("port") in ("http", port), f"{where}: {probe} on {path}")
-        resources_ = app.get("resources") or {}
-        for part in ("requests", "limits"):
-            report.check({"cpu", "memory"} <= set(resources_.get(part) or {}), f"{where}: {part} for cpu and memory")
-        ports = {p.get("name"): p.get("containerPort") for p in app.get("ports") or []}
-        report.check(ports.get("http") == port, f"{where}: container port http should be {port}")
-        service = resources.get("Service", {}).get(name, {})
-        service_ports = [p.get("port") for p in (service.get("spec") or {}).get("ports", [])]
-        report.check(service_ports == [port], f"{where}: Service should expose {port}")
-        hpa = resources.get("HorizontalPodAutoscaler", {}).get(name, {})
-        target = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
-        report.check(target.get("kind") == "Deployment" and target.get("name") == name, f"{where}: HPA target")
+    report.check(pod.get("serviceAccountName") == name, f"{where}: should run as ServiceAccount {name}")
+    report.check(pod.get("automountServiceAccountToken") is False, f"{where}: automountServiceAccountToken should be false")
+    pod_sc = pod.get("securityContext") or {}
+    report.check(pod_sc.get("runAsNonRoot") is True, f"{where}: runAsNonRoot")
+    report.check((pod_sc.get("seccompProfile") or {}).get("type") == "RuntimeDefault", f"{where}: seccomp RuntimeDefault")
+    sc = app.get("securityContext") or {}
+    report.check(sc.get("readOnlyRootFilesystem") is True, f"{where}: readOnlyRootFilesystem")
+    report.check(sc.get("allowPrivilegeEscalation") is False, f"{where}: allowPrivilegeEscalation false")
+    report.check((sc.get("capabilities") or {}).get("drop") == ["ALL"], f"{where}: drop ALL capabilities")
+    for probe, path in (("startupProbe", "/health/live"), ("livenessProbe", "/health/live"), ("readinessProbe", "/health/ready")):
+        get = (app.get(probe) or {}).get("httpGet") or {}
+        report.check(get.get("path") == path and get.get("port") in ("http", port), f"{where}: {probe} on {path}")
+    resources_ = app.get("resources") or {}
+    for part in ("requests", "limits"):
+        report.check({"cpu", "memory"} <= set(resources_.get(part) or {}), f"{where}: {part} for cpu and memory")
+    ports = {p.get("name"): p.get("containerPort") for p in app.get("ports") or []}
+    report.check(ports.get("http") == port, f"{where}: container port http should be {port}")
+    service = resources.get("Service", {}).get(name, {})
+    service_ports = [p.get("port") for p in (service.get("spec") or {}).get("ports", [])]
+    report.check(service_ports == [port], f"{where}: Service should expose {port}")
+    # Blue-green's idle colour is deliberately not selected (check_blue_green).
+    if not (render == "blue-green" and name == "recommendations"):
+        report.check(
+            service_selects(service, deployment),
+            f"{where}: the Service {name} does not select its pods",
+        )
+    report.check(
+        selects(deployment["spec"].get("selector"), deployment["spec"]["template"]["metadata"]["labels"]),
+        f"{where}: its selector does not match its own pod template",
+    )
 
 
 def check_network(report: Report, render: str, resources: dict, base: dict) -> None:
@@ -140,12 +207,8 @@ def check_network(report: Report, render: str, resources: dict, base: dict) -> N
         f"{render}: no default-deny NetworkPolicy",
     )
 
-    def pod_labels(name: str) -> dict:
-        return resources["Deployment"][name]["spec"]["template"]["metadata"]["labels"]
-
-    def egress_peers(name: str) -> tuple[set[str], set[int]]:
+    def egress_peers(name: str, labels: dict) -> tuple[set[str], set[int]]:
         """Services reachable by pod name label, and other destination ports allowed."""
-        labels = pod_labels(name)
         services, ports = set(), set()
         for policy in policies:
             spec = policy["spec"]
@@ -165,9 +228,8 @@ def check_network(report: Report, render: str, resources: dict, base: dict) -> N
                         ports |= rule_ports
         return services, ports
 
-    def ingress_sources(name: str) -> set[str] | None:
+    def ingress_sources(labels: dict) -> set[str] | None:
         """Services allowed in; None when any source is allowed."""
-        labels = pod_labels(name)
         sources: set[str] = set()
         for policy in policies:
             spec = policy["spec"]
@@ -183,10 +245,9 @@ def check_network(report: Report, render: str, resources: dict, base: dict) -> N
         return sources
 
     callers: dict[str, set[str]] = {name: set() for name in SERVICES}
-    for name in SERVICES:
-        deployment = resources.get("Deployment", {}).get(name)
-        if not deployment:
-            continue
+    deployments = resources.get("Deployment", {})
+    for name, deployment in ((n, d) for n in SERVICES for d in service_deployments(deployments, n)):
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
         config = config_of(resources, deployment)
         expected = set()
         for key, value in config.items():
@@ -196,7 +257,7 @@ def check_network(report: Report, render: str, resources: dict, base: dict) -> N
                     expected.add(host)
         for callee in expected:
             callers[callee].add(name)
-        allowed, other_ports = egress_peers(name)
+        allowed, other_ports = egress_peers(name, labels)
         report.check(
             allowed == expected,
             f"{render}: {name} may call {sorted(allowed)} but its configuration names {sorted(expected)}",
@@ -206,10 +267,8 @@ def check_network(report: Report, render: str, resources: dict, base: dict) -> N
         report.check((5432 in other_ports) == uses_db, f"{render}: {name} database egress should be {'allowed' if uses_db else 'denied'}")
         report.check((9092 in other_ports) == uses_kafka, f"{render}: {name} Kafka egress should be {'allowed' if uses_kafka else 'denied'}")
         report.check(53 in other_ports, f"{render}: {name} has no DNS egress")
-    for name in SERVICES:
-        if name not in resources.get("Deployment", {}):
-            continue
-        sources = ingress_sources(name)
+    for name, deployment in ((n, d) for n in SERVICES for d in service_deployments(deployments, n)):
+        sources = ingress_sources(deployment["spec"]["template"]["metadata"]["labels"])
         if name == "storefront":
             report.check(sources is None, f"{render}: storefront should accept traffic from any source")
         else:
@@ -316,9 +375,9 @@ def check_observability(report: Report, render: str, resources: dict) -> None:
             report.error(message)
 
     # Prometheus: one job per service, discovering every pod through a headless Service.
-    volumes = {v["name"]: v for v in prometheus["spec"]["template"]["spec"].get("volumes", [])}
-    name = ((volumes.get("config") or {}).get("configMap") or {}).get("name", "")
-    config = yaml.safe_load(((config_maps.get(name) or {}).get("data") or {}).get("prometheus.yml") or "{}") or {}
+    files = prometheus_files(report, render, prometheus, config_maps)
+    config = yaml.safe_load(files.get("/etc/prometheus/prometheus.yml") or "{}") or {}
+    check_prometheus_rules(report, render, config, files)
     jobs = {job["job_name"]: job for job in config.get("scrape_configs", [])}
     report.check(set(jobs) == set(SERVICES), f"{render}: Prometheus jobs {sorted(jobs)} should be the services {sorted(SERVICES)}")
     policies = list(resources.get("NetworkPolicy", {}).values())
@@ -338,8 +397,7 @@ def check_observability(report: Report, render: str, resources: dict) -> None:
                 and [p.get("port") for p in headless.get("ports", [])] == [port],
                 f"{render}: {sd[0]['names'][0]} should be a headless Service selecting the {service} pods on {port}",
             )
-        deployment = deployments.get(service)
-        if deployment:
+        for deployment in service_deployments(deployments, service):
             for direction, a, b in (("Egress", prometheus, deployment), ("Ingress", deployment, prometheus)):
                 report.check(
                     allows(policies, direction, pod_labels(a), pod_labels(b), port),
@@ -349,6 +407,130 @@ def check_observability(report: Report, render: str, resources: dict) -> None:
 
 def pod_labels(workload: dict) -> dict:
     return workload["spec"]["template"]["metadata"]["labels"]
+
+
+def prometheus_files(report: Report, render: str, prometheus: dict, config_maps: dict) -> dict[str, str]:
+    """path -> content of every file the Prometheus container sees from ConfigMaps (plain
+    and projected volumes, with or without items)."""
+    pod = prometheus["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    files: dict[str, str] = {}
+    for mount in pod["containers"][0].get("volumeMounts", []):
+        volume = volumes.get(mount["name"]) or {}
+        sources = [volume["configMap"]] if "configMap" in volume else [
+            s["configMap"] for s in (volume.get("projected") or {}).get("sources", []) if "configMap" in s
+        ]
+        for source in sources:
+            config_map = config_maps.get(source.get("name", ""))
+            if not report.check(config_map is not None, f"{render}: prometheus mounts ConfigMap {source.get('name')!r}, which is not rendered"):
+                continue
+            data = config_map.get("data") or {}
+            items = source.get("items") or [{"key": key, "path": key} for key in data]
+            for item in items:
+                report.check(item["key"] in data, f"{render}: prometheus mounts key {item['key']} missing from ConfigMap {source.get('name')}")
+                files[f"{mount['mountPath'].rstrip('/')}/{item['path']}"] = data.get(item["key"], "")
+    return files
+
+
+def check_prometheus_rules(report: Report, render: str, config: dict, files: dict[str, str]) -> None:
+    """rule_files load exactly the files of deploy/prometheus/rules, unchanged."""
+    patterns = config.get("rule_files") or []
+    loaded = {path: text for path, text in files.items() if any(fnmatch.fnmatchcase(path, p) for p in patterns)}
+    wanted = {path.name: path.read_text() for path in sorted(PROMETHEUS_RULES.glob("*.yml"))}
+    names = {path.rsplit("/", 1)[-1]: text for path, text in loaded.items()}
+    report.check(
+        set(names) == set(wanted),
+        f"{render}: Prometheus loads rule files {sorted(names)} ({patterns}), deploy/prometheus/rules has {sorted(wanted)}"
+        " (list new ones in k8s/components/observability: kustomization.yaml and prometheus.yaml)",
+    )
+    for name in sorted(set(names) & set(wanted)):
+        report.check(names[name] == wanted[name], f"{render}: rules {name} differ from deploy/prometheus/rules/{name}: run {k8s_files.SYNC_SCRIPT}")
+
+
+def template_without(deployment: dict, labels: tuple[str, ...]) -> dict:
+    """The pod template minus the given labels and the app container's env: what must be
+    equal between the two Deployments of a release (the same service, complete)."""
+    template = copy.deepcopy(deployment["spec"]["template"])
+    for label in labels:
+        template["metadata"]["labels"].pop(label, None)
+    template["spec"]["containers"][0].pop("env", None)
+    return template
+
+
+def check_release_pair(report: Report, render: str, resources: dict, label: str, values: set[str]) -> list[dict]:
+    """What canary and blue-green share: exactly two recommendations Deployments, told
+    apart by `label` (values `values`), each selecting only its own pods, the same pod
+    template apart from that label, the version label and env, both covered by the
+    PodDisruptionBudget, the NetworkPolicy and Prometheus' headless Service."""
+    pair = service_deployments(resources.get("Deployment", {}), "recommendations")
+    names = [d["metadata"]["name"] for d in pair]
+    if not report.check(len(pair) == 2, f"{render}: should have exactly two recommendations Deployments, has {names}"):
+        return []
+    found = {pod_labels(d).get(label) for d in pair}
+    report.check(found == values, f"{render}: recommendations Deployments labelled {label}={sorted(map(str, found))}, should be {sorted(values)}")
+    for deployment in pair:
+        other = next(d for d in pair if d is not deployment)
+        selector = deployment["spec"].get("selector")
+        report.check(
+            (selector.get("matchLabels") or {}).get(label) == pod_labels(deployment).get(label)
+            and not selects(selector, pod_labels(other)),
+            f"{render}: {deployment['metadata']['name']}'s selector {selector} also matches "
+            f"{other['metadata']['name']}'s pods (it must name its {label})",
+        )
+    ignored = tuple(sorted({label, VERSION_LABEL}))
+    report.check(
+        template_without(pair[0], ignored) == template_without(pair[1], ignored),
+        f"{render}: the pod templates of {names[0]} and {names[1]} differ beyond the labels {', '.join(ignored)} and env:"
+        " both should be the complete recommendations Deployment",
+    )
+    for kind, name in (("PodDisruptionBudget", "recommendations"), ("NetworkPolicy", "recommendations")):
+        spec = (resources.get(kind, {}).get(name) or {}).get("spec") or {}
+        selector = spec.get("selector") if kind == "PodDisruptionBudget" else spec.get("podSelector")
+        report.check(all(selects(selector, pod_labels(d)) for d in pair), f"{render}: {kind} {name} should cover both {names}")
+    metrics = resources.get("Service", {}).get("recommendations-metrics")
+    if metrics is not None:
+        report.check(all(service_selects(metrics, d) for d in pair), f"{render}: Prometheus' recommendations-metrics should scrape both {names}")
+    return pair
+
+
+def check_canary(report: Report, resources: dict) -> None:
+    """Two versions behind the one Service, split 9:1 by replicas, v2 configured as v2."""
+    pair = check_release_pair(report, "canary", resources, VERSION_LABEL, set(CANARY_REPLICAS))
+    if not pair:
+        return
+    service = resources.get("Service", {}).get("recommendations", {})
+    replicas = {}
+    for deployment in pair:
+        name, version = deployment["metadata"]["name"], pod_labels(deployment).get(VERSION_LABEL)
+        report.check(service_selects(service, deployment), f"canary: the Service recommendations does not select {name}'s pods")
+        configured = config_of(resources, deployment).get("RECOMMENDATIONS_VERSION")
+        report.check(configured == version, f"canary: {name} is labelled {version} but runs RECOMMENDATIONS_VERSION={configured}")
+        replicas[version] = deployment["spec"].get("replicas")
+    report.check(replicas == CANARY_REPLICAS, f"canary: replicas per version {replicas}, the split should be {CANARY_REPLICAS} (9:1)")
+    report.info(f"canary: {', '.join(f'{v} x{n}' for v, n in sorted(replicas.items()))} behind Service recommendations")
+
+
+def check_blue_green(report: Report, resources: dict) -> None:
+    """Two complete colours, each autoscaled; the Service selects exactly one."""
+    pair = check_release_pair(report, "blue-green", resources, COLOR_LABEL, {"blue", "green"})
+    if not pair:
+        return
+    service = resources.get("Service", {}).get("recommendations", {})
+    live = [d for d in pair if service_selects(service, d)]
+    report.check(
+        len(live) == 1,
+        f"blue-green: the Service recommendations (selector {(service.get('spec') or {}).get('selector')}) selects "
+        f"{[d['metadata']['name'] for d in live]}: it must select exactly one colour",
+    )
+    for deployment in pair:
+        configured = config_of(resources, deployment).get("RECOMMENDATIONS_VERSION")
+        report.check(
+            configured == pod_labels(deployment).get(VERSION_LABEL),
+            f"blue-green: {deployment['metadata']['name']} is labelled {pod_labels(deployment).get(VERSION_LABEL)} but runs RECOMMENDATIONS_VERSION={configured}",
+        )
+    if len(live) == 1:
+        report.info(f"blue-green: live {pod_labels(live[0]).get(COLOR_LABEL)} ({live[0]['metadata']['name']}), idle "
+                    f"{[pod_labels(d).get(COLOR_LABEL) for d in pair if d is not live[0]][0]}")
 
 
 def check_namespace(report: Report, render: str, resources: dict) -> None:
@@ -376,11 +558,8 @@ def check_shutdown(report: Report, render: str, resources: dict) -> None:
     except ValueError as error:
         report.error(str(error))
         return
-    for name in SERVICES:
-        deployment = resources.get("Deployment", {}).get(name)
-        if not deployment:
-            continue
-        where = f"{render}: {name}"
+    for name, deployment in ((n, d) for n in SERVICES for d in service_deployments(resources.get("Deployment", {}), n)):
+        where = f"{render}: {deployment['metadata']['name']}"
         template = deployment["spec"]["template"]
         annotations = template["metadata"].get("annotations") or {}
         for key, annotation in SHUTDOWN_ANNOTATIONS.items():
@@ -427,8 +606,8 @@ def check_cookies(report: Report, render: str, resources: dict) -> None:
     if not deployment:
         return
     value = config_of(resources, deployment).get("COOKIE_SECURE")
-    if render == "minikube":
-        report.check(value == "false", f"minikube: storefront COOKIE_SECURE is {value!r}, must be false (plain http drops Secure cookies)")
+    if render in MINIKUBE_BASED:
+        report.check(value == "false", f"{render}: storefront COOKIE_SECURE is {value!r}, must be false (plain http drops Secure cookies)")
     else:
         report.check(
             value is None or value.lower() == "true",
@@ -445,9 +624,10 @@ def check_copies(report: Report) -> None:
         report.info(f"copies: {len(k8s_files.pairs())} files below k8s/ equal their sources")
 
 
-def check_minikube(report: Report, resources: dict) -> None:
+def check_minikube(report: Report, render: str, resources: dict) -> None:
+    """minikube and the release overlays built on it."""
     for kind, name in (("StatefulSet", "postgres"), ("StatefulSet", "kafka"), ("Service", "postgres"), ("Service", "kafka"), ("Deployment", "jaeger")):
-        report.check(name in resources.get(kind, {}), f"minikube: {kind} {name} missing")
+        report.check(name in resources.get(kind, {}), f"{render}: {kind} {name} missing")
     jaeger = resources.get("Deployment", {}).get("jaeger")
     if jaeger:
         volumes = {v["name"]: v for v in jaeger["spec"]["template"]["spec"].get("volumes", [])}
@@ -455,13 +635,13 @@ def check_minikube(report: Report, resources: dict) -> None:
         data = (resources.get("ConfigMap", {}).get(name) or {}).get("data") or {}
         report.check(
             data.get("config.yaml") == JAEGER_CONFIG.read_text(),
-            f"minikube: config.yaml in the ConfigMap {name!r} differs from {rel(JAEGER_CONFIG)}: run {k8s_files.SYNC_SCRIPT}",
+            f"{render}: config.yaml in the ConfigMap {name!r} differs from {rel(JAEGER_CONFIG)}: run {k8s_files.SYNC_SCRIPT}",
         )
     storefront = resources.get("Service", {}).get("storefront", {}).get("spec", {})
-    report.check(storefront.get("type") == "NodePort", "minikube: storefront Service should be a NodePort")
+    report.check(storefront.get("type") == "NodePort", f"{render}: storefront Service should be a NodePort")
     for name, secret in resources.get("Secret", {}).items():
         values = " ".join(str(v) for v in (secret.get("stringData") or {}).values())
-        report.check("REPLACE_ME" not in values, f"minikube: Secret {name} still has placeholders")
+        report.check("REPLACE_ME" not in values, f"{render}: Secret {name} still has placeholders")
 
 
 def check_eks(report: Report, resources: dict) -> None:
@@ -507,7 +687,7 @@ def run() -> int:
     render_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "target/deploy-validate"
     check_copies(report)
     base = by_kind(load_yaml_documents(render_dir / "base.yaml"))
-    for render in ("base", "minikube", "eks"):
+    for render in renders_from(sys.argv):
         resources = by_kind(load_yaml_documents(render_dir / f"{render}.yaml"))
         count = sum(len(v) for v in resources.values())
         report.info(f"{render}: {count} resources")
@@ -520,10 +700,14 @@ def run() -> int:
         check_users_memory(report, render, resources)
         if render != "base":
             check_observability(report, render, resources)
-        if render == "minikube":
-            check_minikube(report, resources)
+        if render in MINIKUBE_BASED:
+            check_minikube(report, render, resources)
         if render == "eks":
             check_eks(report, resources)
+        if render == "canary":
+            check_canary(report, resources)
+        if render == "blue-green":
+            check_blue_green(report, resources)
     return report.finish()
 
 

@@ -2,7 +2,7 @@
 
 Kustomize (and so plain `kubectl apply -k`) reads only files inside or below a
 kustomization's own directory. The db-provision scripts, the Grafana provisioning and
-dashboards and the Jaeger configuration have their sources elsewhere (libs/, deploy/),
+dashboards, the Prometheus SLO rules and the Jaeger configuration have their sources elsewhere (libs/, deploy/),
 shared with docker-compose and cargo xtask, so each kustomization carries a copy. The
 sources stay the only files to edit; the copies are refreshed by
 
@@ -35,6 +35,7 @@ FIXED = [
         "k8s/components/observability/grafana/provisioning/dashboards.yaml",
     ),
     ("deploy/jaeger/config.yaml", "k8s/overlays/minikube/jaeger-config.yaml"),
+    ("deploy/prometheus/rules/slo.yml", "k8s/components/observability/prometheus-rules/slo.yml"),
 ]
 # Every dashboard of deploy/grafana/dashboards, one copy each.
 DASHBOARDS_SOURCE = "deploy/grafana/dashboards"

@@ -10,6 +10,7 @@
 //! cargo xtask image [--release]   run every service in the runtime image's file system
 //! cargo xtask chaos <stop|start|restart> <service|broker>   break and heal what `up` runs
 //! cargo xtask chaos monkey [--minutes N]   random faults under load, then what survived
+//! cargo xtask slo [--every SECONDS]   each hop's availability, their product, the measured end to end
 //! cargo xtask events tail <topic>   print a topic's events as they arrive
 //! cargo xtask events redrive <topic>   publish what was dead-lettered from it again
 //! cargo xtask openapi   rewrite each service's committed openapi.json from the code
@@ -28,6 +29,7 @@ mod monkey;
 mod postgres;
 mod progress;
 mod services;
+mod slo;
 mod sqlx_prepare;
 mod supervise;
 mod workspace;
@@ -35,7 +37,7 @@ mod workspace;
 use anyhow::{Context, bail};
 use std::process::Command;
 
-const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|bench|image [--release]|chaos|events <tail|redrive> TOPIC|openapi|sqlx-prepare [PACKAGE…]>";
+const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|bench|image [--release]|chaos|slo [--every SECONDS]|events <tail|redrive> TOPIC|openapi|sqlx-prepare [PACKAGE…]>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -78,6 +80,7 @@ fn main() -> anyhow::Result<()> {
         Some("sqlx-prepare") => runtime.block_on(sqlx_prepare::run(&args[1..])),
         Some("events") => runtime.block_on(events::run(&args[1..])),
         Some("chaos") => runtime.block_on(chaos::run(&args[1..])),
+        Some("slo") => runtime.block_on(slo::run(&args[1..])),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())
