@@ -29,6 +29,8 @@
 #   workflows   .github/workflows: SchemaStore's schema (check-jsonschema), actionlint (which
 #               also lints the run: scripts), and images.yml's jobs
 #   env-drift   variables the code reads vs. what compose and the ConfigMaps/Secrets set
+#   lambda      deploy/lambda/template.yaml (recommendations as a Lambda function) with
+#               cfn-lint, offline: the CloudFormation resource schemas ship in its wheel
 #
 # Environment: K8S_VERSIONS (default "1.32.0 1.35.0"), PYTHON (default python3).
 set -euo pipefail
@@ -247,6 +249,16 @@ step_env_drift() {
     "$VENV/bin/python" deploy/lib/env_drift.py "$RENDER"
 }
 
+step_lambda() {
+    local template=deploy/lambda/template.yaml
+    echo "  cfn-lint $("$VENV/bin/cfn-lint" --version | awk '{print $NF}'): $template"
+    if "$VENV/bin/cfn-lint" --format parseable "$template"; then
+        echo "  no findings"
+    else
+        return 1
+    fi
+}
+
 # ------------------------------------------------------------------------------- main
 
 run_step tools step_tools
@@ -264,6 +276,7 @@ run_step hadolint step_hadolint
 run_step dockerfile step_dockerfile
 run_step workflows step_workflows
 run_step env-drift step_env_drift
+run_step lambda step_lambda
 
 printf '\n%s== summary%s\n' "$bold" "$reset"
 printf '  %s\n' "${SUMMARY[@]}"

@@ -7,6 +7,9 @@
 //! cargo xtask test      provision, then every test suite of the workspace, then a load test
 //! cargo xtask ci        cargo fmt --check, clippy -D warnings, then `test`
 //! cargo xtask bench     what trace export costs a request (off / collector up / unreachable)
+//! cargo xtask lambda [--starts N] [--requests N] [--release]   recommendations as a Lambda
+//!                       function under cargo-lambda's emulator: cold start and warm latency
+//!                       beside the container's
 //! cargo xtask image [--release]   run every service in the runtime image's file system
 //! cargo xtask chaos <stop|start|restart> <service|broker>   break and heal what `up` runs
 //! cargo xtask chaos monkey [--minutes N]   random faults under load, then what survived
@@ -24,6 +27,7 @@ mod broker;
 mod chaos;
 mod events;
 mod image;
+mod lambda;
 mod monkey;
 mod postgres;
 mod progress;
@@ -35,7 +39,7 @@ mod workspace;
 use anyhow::{Context, bail};
 use std::process::Command;
 
-const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|bench|image [--release]|chaos|events <tail|redrive> TOPIC|openapi|sqlx-prepare [PACKAGE…]>";
+const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|bench|lambda [--starts N] [--requests N] [--release]|image [--release]|chaos|events <tail|redrive> TOPIC|openapi|sqlx-prepare [PACKAGE…]>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -53,6 +57,9 @@ fn main() -> anyhow::Result<()> {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                // The function's binary and its test, too.
+                "--features",
+                "recommendations/lambda",
                 "--",
                 "-D",
                 "warnings",
@@ -72,6 +79,10 @@ fn main() -> anyhow::Result<()> {
             workspace::run(command)
         }
         Some("bench") => runtime.block_on(bench::run()),
+        Some("lambda") => {
+            let plan = lambda::Plan::from_args(&args[1..])?;
+            runtime.block_on(lambda::run(plan))
+        }
         Some("image") => runtime.block_on(image_check(&args[1..])),
         Some("sqlx-prepare") => runtime.block_on(sqlx_prepare::run(&args[1..])),
         Some("events") => runtime.block_on(events::run(&args[1..])),
@@ -192,6 +203,10 @@ async fn test() -> anyhow::Result<()> {
             "nextest",
             "run",
             "--workspace",
+            // Recommendations' Lambda function and its test (tests/lambda) are built only
+            // with this feature.
+            "--features",
+            "recommendations/lambda",
             "--no-fail-fast",
             "--profile",
             "ci",
@@ -199,8 +214,17 @@ async fn test() -> anyhow::Result<()> {
         // nextest does not run doc-tests.
         workspace::cargo(&["test", "--workspace", "--doc"])?;
     } else {
-        workspace::cargo(&["test", "--workspace", "--no-fail-fast"])?;
+        workspace::cargo(&[
+            "test",
+            "--workspace",
+            "--features",
+            "recommendations/lambda",
+            "--no-fail-fast",
+        ])?;
     }
+
+    progress::step("recommendations as a Lambda function: `cargo xtask lambda`, short");
+    lambda::run(lambda::Plan::SHORT).await?;
 
     progress::step("deploy files: compose, Kubernetes manifests, Dockerfile, env drift");
     workspace::run({
