@@ -64,7 +64,9 @@ impl Plan {
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             let mut number = |name: &str, max: usize| -> anyhow::Result<usize> {
-                let value = args.next().with_context(|| format!("{name} needs a number"))?;
+                let value = args
+                    .next()
+                    .with_context(|| format!("{name} needs a number"))?;
                 let n: usize = value
                     .parse()
                     .with_context(|| format!("{name} {value}: not a number"))?;
@@ -122,7 +124,14 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
         brokers: broker.brokers(),
         logs,
     };
-    let outcome = measure(plan, &setup, &container_binary, &function_binary, &cargo_lambda).await;
+    let outcome = measure(
+        plan,
+        &setup,
+        &container_binary,
+        &function_binary,
+        &cargo_lambda,
+    )
+    .await;
     shop_db::provision::drop_database(&postgres::admin_url(), &database).await?;
     let (function, container) = outcome?;
     print_table(plan, &function, &container);
@@ -170,9 +179,7 @@ async fn measure(
     function_binary: &Path,
     cargo_lambda: &Path,
 ) -> anyhow::Result<(Measured, Measured)> {
-    let http = reqwest::Client::builder()
-        .timeout(START_TIMEOUT)
-        .build()?;
+    let http = reqwest::Client::builder().timeout(START_TIMEOUT).build()?;
     progress::step("first container start: applies the migrations (not counted)");
     let products = {
         let container = Container::start(container_binary, setup)?;
@@ -192,7 +199,9 @@ async fn measure(
     let mut answers = Vec::new();
     for round in 0..plan.starts {
         let started = Container::start(container_binary, setup)?;
-        container.starts.push(started.wait_until_ready(&http).await?);
+        container
+            .starts
+            .push(started.wait_until_ready(&http).await?);
         if round == 0 {
             let url = format!("http://{}{query}", started.addr);
             answers.push(ask(&http, &url).await?);
@@ -204,9 +213,9 @@ async fn measure(
         let url = format!("http://{}{query}", emulator.addr);
         let spawned = Instant::now();
         let _function = emulator.start_function(function_binary, setup)?;
-        let first = ask(&http, &url).await.context(
-            "the function's first answer (see target/harbor/logs/lambda-function.log)",
-        )?;
+        let first = ask(&http, &url)
+            .await
+            .context("the function's first answer (see target/harbor/logs/lambda-function.log)")?;
         function.starts.push(spawned.elapsed());
         if round == 0 {
             answers.push(first);
@@ -361,7 +370,10 @@ impl Emulator {
         };
         // Only a connect: any request here is a Function URL invocation.
         let deadline = Instant::now() + START_TIMEOUT;
-        while tokio::net::TcpStream::connect(&emulator.addr).await.is_err() {
+        while tokio::net::TcpStream::connect(&emulator.addr)
+            .await
+            .is_err()
+        {
             ensure!(
                 Instant::now() < deadline,
                 "cargo lambda watch did not listen: see target/harbor/logs/lambda-emulator.log"
@@ -375,7 +387,10 @@ impl Emulator {
     fn start_function(&self, binary: &Path, setup: &Setup) -> anyhow::Result<Process> {
         let (stdout, stderr) = setup.logs.for_process("function")?;
         let child = Command::new(binary)
-            .env("AWS_LAMBDA_RUNTIME_API", format!("http://{}/.rt", self.addr))
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("http://{}/.rt", self.addr),
+            )
             // `_`: the emulator's name for the one function it serves.
             .env("AWS_LAMBDA_FUNCTION_NAME", "_")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
@@ -421,12 +436,21 @@ fn install_cargo_lambda() -> anyhow::Result<PathBuf> {
     workspace::run({
         let mut command = Command::new(venv.join("bin").join("python"));
         command
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
             .args(["--no-deps", CARGO_LAMBDA]);
         command
     })?;
     let out = installed(&binary).context("cargo-lambda installed but does not run")?;
-    ensure!(out.starts_with(&wanted), "installed {out}, wanted {CARGO_LAMBDA}");
+    ensure!(
+        out.starts_with(&wanted),
+        "installed {out}, wanted {CARGO_LAMBDA}"
+    );
     progress::done(&format!("installed {}", out.trim()));
     Ok(binary)
 }

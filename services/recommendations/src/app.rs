@@ -70,7 +70,7 @@ pub fn function_router(config: &Config) -> anyhow::Result<Router> {
 /// The service's HTTP surface, whichever way it is served: its API, the ops routes and
 /// the standard endpoints and middleware of `shop_server`.
 fn service(config: &Config, pool: PgPool, readiness: Readiness) -> ServiceBuilder {
-    let faults = Faults::new(config.faults.clone());
+    let faults = Faults::new(config.faults);
     let state = AppState {
         recommender: Recommender::new(pool, config.tiers.clone()),
         verifier: config.auth.verifier(),

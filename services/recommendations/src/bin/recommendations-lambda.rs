@@ -10,8 +10,8 @@ use recommendations::{app, config::Config};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let env = shop_server::Env::from_process();
-    // lambda_runtime panics without it; say what this binary is instead.
-    // Set by the Lambda service (or an emulator of it) for every function process.
+    // Lambda (or an emulator of it) sets it for every function process; lambda_runtime
+    // panics without it, so say what this binary is instead.
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
         anyhow::bail!(
             "AWS_LAMBDA_RUNTIME_API is not set: this binary is a Lambda function and needs a Lambda \

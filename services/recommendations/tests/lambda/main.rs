@@ -30,6 +30,8 @@ struct Answer {
     status: u16,
     content_type: Option<String>,
     www_authenticate: Option<String>,
+    /// Echoed from the request (problems carry it in their body too).
+    request_id: Option<String>,
     body: Value,
 }
 
@@ -98,8 +100,11 @@ async fn the_function_answers_what_the_container_answers() {
     ];
     let mut statuses = Vec::new();
     for case in &cases {
-        let from_container = ask_container(&container, case).await;
-        let from_function = ask_function(&function, case).await;
+        // The same id to both, as a caller sends it: it comes back in every answer.
+        let request_id = Uuid::new_v4().to_string();
+        let from_container = ask_container(&container, case, &request_id).await;
+        let from_function = ask_function(&function, case, &request_id).await;
+        assert_eq!(from_function.request_id.as_deref(), Some(&*request_id));
         assert_eq!(
             from_function, from_container,
             "{}?{}: the function and the container disagree",
@@ -107,9 +112,13 @@ async fn the_function_answers_what_the_container_answers() {
         );
         statuses.push(from_function.status);
     }
-    assert_eq!(statuses, [200, 200, 401, 422, 404], "each case asks what it means to");
+    assert_eq!(
+        statuses,
+        [200, 200, 401, 422, 404],
+        "each case asks what it means to"
+    );
 
-    let co_purchased = ask_function(&function, &cases[0]).await.body;
+    let co_purchased = ask_function(&function, &cases[0], "again").await.body;
     assert_eq!(co_purchased["source"], "co-purchase", "{co_purchased}");
     assert_eq!(
         co_purchased["items"][0]["product_id"],
@@ -118,9 +127,9 @@ async fn the_function_answers_what_the_container_answers() {
     );
 }
 
-async fn ask_container(container: &RunningService, case: &Case) -> Answer {
+async fn ask_container(container: &RunningService, case: &Case, request_id: &str) -> Answer {
     let url = container.url(&format!("{}?{}", case.path, case.query));
-    let mut request = container.http.get(url);
+    let mut request = container.http.get(url).header("x-request-id", request_id);
     if let Some(token) = &case.bearer {
         request = request.bearer_auth(token);
     }
@@ -132,20 +141,23 @@ async fn ask_container(container: &RunningService, case: &Case) -> Answer {
             .map(|value| value.to_str().expect("an ASCII header").to_owned())
     };
     let (content_type, www_authenticate) = (header("content-type"), header("www-authenticate"));
+    let request_id = header("x-request-id");
     Answer {
         status: response.status().as_u16(),
         content_type,
         www_authenticate,
+        request_id,
         body: response.json().await.expect("a JSON body"),
     }
 }
 
 /// The event in, through `lambda_http`'s conversions both ways, the runtime's JSON out.
-async fn ask_function(function: &axum::Router, case: &Case) -> Answer {
+async fn ask_function(function: &axum::Router, case: &Case, request_id: &str) -> Answer {
     let mut event: Value = serde_json::from_str(EVENT).expect("the event file is JSON");
     event["rawPath"] = case.path.into();
     event["requestContext"]["http"]["path"] = case.path.into();
     event["rawQueryString"] = case.query.clone().into();
+    event["headers"]["x-request-id"] = request_id.into();
     if let Some(token) = &case.bearer {
         event["headers"]["authorization"] = format!("Bearer {token}").into();
     }
@@ -156,13 +168,17 @@ async fn ask_function(function: &axum::Router, case: &Case) -> Answer {
         .await
         .expect("the router never fails");
     let answer = serde_json::to_value(answer).expect("the answer as the runtime posts it");
-    assert_eq!(answer["isBase64Encoded"], false, "JSON goes back as text: {answer}");
+    assert_eq!(
+        answer["isBase64Encoded"], false,
+        "JSON goes back as text: {answer}"
+    );
     let header = |name: &str| answer["headers"][name].as_str().map(str::to_owned);
     let body = answer["body"].as_str().expect("a body");
     Answer {
         status: u16::try_from(answer["statusCode"].as_u64().expect("a status")).expect("u16"),
         content_type: header("content-type"),
         www_authenticate: header("www-authenticate"),
+        request_id: header("x-request-id"),
         body: serde_json::from_str(body).expect("a JSON body"),
     }
 }
