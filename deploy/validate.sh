@@ -35,6 +35,8 @@
 #   prometheus  promtool (Debian's prometheus package, unpacked into target/promtool, no
 #               server started): `check rules` on deploy/prometheus/rules, `test rules` on
 #               the unit tests deploy/prometheus/tests/*test*.yml
+#   lambda      deploy/lambda/template.yaml (recommendations as a Lambda function) with
+#               cfn-lint, offline: the CloudFormation resource schemas ship in its wheel
 #
 # Environment: K8S_VERSIONS (default "1.32.0 1.35.0"), PYTHON (default python3).
 set -euo pipefail
@@ -302,6 +304,16 @@ step_prometheus() {
     return "$status"
 }
 
+step_lambda() {
+    local template=deploy/lambda/template.yaml
+    echo "  cfn-lint $("$VENV/bin/cfn-lint" --version | awk '{print $NF}'): $template"
+    if "$VENV/bin/cfn-lint" --format parseable "$template"; then
+        echo "  no findings"
+    else
+        return 1
+    fi
+}
+
 # ------------------------------------------------------------------------------- main
 
 run_step tools step_tools
@@ -320,6 +332,7 @@ run_step dockerfile step_dockerfile
 run_step workflows step_workflows
 run_step env-drift step_env_drift
 run_step prometheus step_prometheus
+run_step lambda step_lambda
 
 printf '\n%s== summary%s\n' "$bold" "$reset"
 printf '  %s\n' "${SUMMARY[@]}"

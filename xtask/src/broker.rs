@@ -82,7 +82,7 @@ fn pid_file() -> PathBuf {
 
 /// The tansu every test and demo runs (`shop_testing::tansu_binary`), installing it once
 /// from crates.io if missing.
-fn tansu_binary() -> anyhow::Result<PathBuf> {
+pub fn tansu_binary() -> anyhow::Result<PathBuf> {
     if let Ok(found) = shop_testing::tansu_binary() {
         return Ok(found);
     }

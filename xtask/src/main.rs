@@ -7,6 +7,9 @@
 //! cargo xtask test      provision, then every test suite of the workspace, then a load test
 //! cargo xtask ci        cargo fmt --check, clippy -D warnings, then `test`
 //! cargo xtask bench     what trace export costs a request (off / collector up / unreachable)
+//! cargo xtask lambda [--starts N] [--requests N] [--release]   recommendations as a Lambda
+//!                       function under cargo-lambda's emulator: cold start and warm latency
+//!                       beside the container's
 //! cargo xtask image [--release]   run every service in the runtime image's file system
 //! cargo xtask chaos <stop|start|restart> <service|broker>   break and heal what `up` runs
 //! cargo xtask chaos monkey [--minutes N]   random faults under load, then what survived
@@ -25,6 +28,7 @@ mod broker;
 mod chaos;
 mod events;
 mod image;
+mod lambda;
 mod monkey;
 mod postgres;
 mod progress;
@@ -37,7 +41,7 @@ mod workspace;
 use anyhow::{Context, bail};
 use std::process::Command;
 
-const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|bench|image [--release]|chaos|slo [--every SECONDS]|events <tail|redrive> TOPIC|openapi|sqlx-prepare [PACKAGE…]>";
+const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|bench|lambda [--starts N] [--requests N] [--release]|image [--release]|chaos|slo [--every SECONDS]|events <tail|redrive> TOPIC|openapi|sqlx-prepare [PACKAGE…]>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -57,6 +61,9 @@ fn main() -> anyhow::Result<()> {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                // The function's binary and its test, too.
+                "--features",
+                "recommendations/lambda",
                 "--",
                 "-D",
                 "warnings",
@@ -76,6 +83,10 @@ fn main() -> anyhow::Result<()> {
             workspace::run(command)
         }
         Some("bench") => runtime.block_on(bench::run()),
+        Some("lambda") => {
+            let plan = lambda::Plan::from_args(&args[1..])?;
+            runtime.block_on(lambda::run(plan))
+        }
         Some("image") => runtime.block_on(image_check(&args[1..])),
         Some("sqlx-prepare") => runtime.block_on(sqlx_prepare::run(&args[1..])),
         Some("events") => runtime.block_on(events::run(&args[1..])),
@@ -189,7 +200,14 @@ async fn test() -> anyhow::Result<()> {
 async fn test_with(tansu: Option<broker::Install>) -> anyhow::Result<()> {
     if let Some(install) = tansu {
         progress::step("building the test suites while tansu installs");
-        let built = workspace::cargo(&["test", "--workspace", "--no-run"]);
+        // The same features as the nextest run below, so that it finds everything built.
+        let built = workspace::cargo(&[
+            "test",
+            "--workspace",
+            "--features",
+            "recommendations/lambda",
+            "--no-run",
+        ]);
         install.finish()?;
         built?;
     }
@@ -208,6 +226,10 @@ async fn test_with(tansu: Option<broker::Install>) -> anyhow::Result<()> {
             "nextest",
             "run",
             "--workspace",
+            // Recommendations' Lambda function and its test (tests/lambda) are built only
+            // with this feature.
+            "--features",
+            "recommendations/lambda",
             "--no-fail-fast",
             "--profile",
             "ci",
@@ -215,8 +237,17 @@ async fn test_with(tansu: Option<broker::Install>) -> anyhow::Result<()> {
         // nextest does not run doc-tests.
         workspace::cargo(&["test", "--workspace", "--doc"])?;
     } else {
-        workspace::cargo(&["test", "--workspace", "--no-fail-fast"])?;
+        workspace::cargo(&[
+            "test",
+            "--workspace",
+            "--features",
+            "recommendations/lambda",
+            "--no-fail-fast",
+        ])?;
     }
+
+    progress::step("recommendations as a Lambda function: `cargo xtask lambda`, short");
+    lambda::run(lambda::Plan::SHORT).await?;
 
     progress::step("deploy files: compose, Kubernetes manifests, Dockerfile, env drift");
     workspace::run({

@@ -4,11 +4,13 @@ use crate::config::Config;
 use crate::events::{self, Signals};
 use crate::recommender::Recommender;
 use crate::{db, routes};
+use axum::Router;
 use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
 use shop_auth::Verifier;
 use shop_faults::Faults;
 use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
+use sqlx::PgPool;
 use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: ServiceInfo = ServiceInfo {
@@ -40,30 +42,47 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
     shop_events::migrate(&pool).await?;
     shop_events::topics::ensure_or_warn(&config.kafka).await;
-    let faults = Faults::new(config.faults);
-    let readiness = faults.readiness(
-        Readiness::default()
-            .with_check("database", shop_db::readiness_check(pool.clone()))
-            .with_noncritical_check("broker", shop_events::broker_check(&config.kafka)?),
-    );
+    let readiness = Readiness::default()
+        .with_check("database", shop_db::readiness_check(pool.clone()))
+        .with_noncritical_check("broker", shop_events::broker_check(&config.kafka)?);
     let signals = Signals {
         popularity_half_life: config.tiers.popularity_half_life,
     };
+    let app = service(&config, pool.clone(), readiness)
+        .bind(config.server.listen_addr)
+        .await?;
+    Ok(app.with_background(events::start(pool, &config.kafka, signals)?))
+}
+
+/// The same router as [`build`]'s, for the AWS Lambda function (feature `lambda`), with
+/// neither a listener nor the event consumer: a function is frozen between invocations,
+/// so it could not keep a consumer's session alive. It answers from the tables that the
+/// container's consumer fills, and leaves migrations to the container, which owns the
+/// schema. The pool connects at the first request, so the cold start pays for it there.
+pub fn function_router(config: &Config) -> anyhow::Result<Router> {
+    let pool = shop_db::pool(&config.database)?;
+    let readiness =
+        Readiness::default().with_check("database", shop_db::readiness_check(pool.clone()));
+    let (router, _readiness) = service(config, pool, readiness).into_router();
+    Ok(router)
+}
+
+/// The service's HTTP surface, whichever way it is served: its API, the ops routes and
+/// the standard endpoints and middleware of `shop_server`.
+fn service(config: &Config, pool: PgPool, readiness: Readiness) -> ServiceBuilder {
+    let faults = Faults::new(config.faults);
     let state = AppState {
-        recommender: Recommender::new(pool.clone(), config.tiers),
+        recommender: Recommender::new(pool, config.tiers.clone()),
         verifier: config.auth.verifier(),
     };
     let ops = faults.router(state.verifier.clone());
-    let app = ServiceBuilder::new(SERVICE)
-        .settings(config.server.http)
+    ServiceBuilder::new(SERVICE)
+        .settings(config.server.http.clone())
+        .readiness(faults.readiness(readiness))
         .api(
             api()
                 .with_state(state)
                 .layer(from_fn_with_state(faults, shop_faults::inject)),
         )
         .pages(ops)
-        .readiness(readiness)
-        .bind(config.server.listen_addr)
-        .await?;
-    Ok(app.with_background(events::start(pool, &config.kafka, signals)?))
 }
