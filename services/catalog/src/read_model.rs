@@ -40,8 +40,8 @@ use headers::ETag;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use shop_api::{Page, PageQuery};
-use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::PgPool;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -276,7 +276,10 @@ impl ReadModel {
     fn go_dark(&self, why: &str) {
         self.0.live.store(false, Ordering::SeqCst);
         self.forget_everything();
-        tracing::warn!(why, "read model stopped: reads go to the database until it listens again");
+        tracing::warn!(
+            why,
+            "read model stopped: reads go to the database until it listens again"
+        );
     }
 
     fn apply(&self, payload: &str) {
@@ -407,7 +410,10 @@ mod tests {
         assert_eq!(a.etag, same.etag);
         assert_ne!(a.etag, other.etag);
         let tag = a.etag.to_str().unwrap();
-        assert!(tag.starts_with('"') && tag.ends_with('"') && tag.len() == 34, "{tag}");
+        assert!(
+            tag.starts_with('"') && tag.ends_with('"') && tag.len() == 34,
+            "{tag}"
+        );
     }
 
     #[test]
@@ -421,8 +427,14 @@ mod tests {
         read_model.apply(HEARTBEAT);
         let ticket = read_model.ticket();
         read_model.apply(HEARTBEAT);
-        assert!(read_model.still_valid(ticket), "a heartbeat changes nothing");
+        assert!(
+            read_model.still_valid(ticket),
+            "a heartbeat changes nothing"
+        );
         read_model.go_dark("test");
-        assert!(!read_model.keeps(read_model.ticket()), "nothing is kept while dark");
+        assert!(
+            !read_model.keeps(read_model.ticket()),
+            "nothing is kept while dark"
+        );
     }
 }

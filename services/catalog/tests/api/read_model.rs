@@ -53,7 +53,11 @@ async fn seen_within_bound(
 impl TestApp {
     async fn create(&self, sku: &str) -> Uuid {
         let product = self.create_product(&product_body(sku)).await;
-        product["id"].as_str().expect("an id").parse().expect("a uuid")
+        product["id"]
+            .as_str()
+            .expect("an id")
+            .parse()
+            .expect("a uuid")
     }
 
     async fn rename(&self, id: Uuid, sku: &str, name: &str) {
@@ -107,7 +111,8 @@ async fn a_change_through_one_replica_is_seen_through_another_within_a_second() 
         }
     }
 
-    app.rename(id, "RM-CHG-001", "Harbour Pilot's Thermos").await;
+    app.rename(id, "RM-CHG-001", "Harbour Pilot's Thermos")
+        .await;
 
     let lag = seen_within_bound(&replica, id, "the other replica", |status, body| {
         status == 200 && body["name"] == "Harbour Pilot's Thermos"
@@ -138,9 +143,12 @@ async fn a_delete_through_one_replica_is_seen_through_another_within_a_second() 
         .await;
     assert_eq!(deleted.status(), 204);
 
-    seen_within_bound(&replica, id, "the delete on the other replica", |status, _| {
-        status == 404
-    })
+    seen_within_bound(
+        &replica,
+        id,
+        "the delete on the other replica",
+        |status, _| status == 404,
+    )
     .await;
     assert_eq!(read(&app.service, id).await.0, 404, "the writer at once");
 }
@@ -311,7 +319,11 @@ async fn pages_of_categories_are_tagged_and_revalidated() {
     assert_eq!(revalidated.status(), 304);
 
     let second_page = app.get("/v1/categories?per_page=2&page=2").await;
-    assert_ne!(second_page.headers()["etag"], etag.as_str(), "each page its own");
+    assert_ne!(
+        second_page.headers()["etag"],
+        etag.as_str(),
+        "each page its own"
+    );
 
     // A category added (by hand: only the seed writes categories) empties the read model.
     sqlx::query(
@@ -323,7 +335,12 @@ async fn pages_of_categories_are_tagged_and_revalidated() {
     .expect("a category");
     let started = Instant::now();
     loop {
-        let body: Value = app.get("/v1/categories?per_page=2").await.json().await.unwrap();
+        let body: Value = app
+            .get("/v1/categories?per_page=2")
+            .await
+            .json()
+            .await
+            .unwrap();
         if body["items"][0]["slug"] == "aaa-first" {
             assert_ne!(body, first);
             break;

@@ -8,7 +8,12 @@ use std::time::{Duration, Instant};
 
 /// The storefront's count of product revalidations with this outcome.
 async fn revalidations(storefront: &RunningService, outcome: &str) -> u64 {
-    let text = storefront.get("/metrics").await.text().await.expect("metrics");
+    let text = storefront
+        .get("/metrics")
+        .await
+        .text()
+        .await
+        .expect("metrics");
     let exposition = shop_testing::prometheus::parse(&text).expect("an exposition");
     exposition
         .named("storefront_catalog_revalidations_total")
@@ -32,8 +37,7 @@ async fn product_pages_revalidate_with_the_catalog_and_show_its_changes() {
     let mut config = catalog::config::Config::from_env(&env).expect("config");
     config.server = ServerConfig::ephemeral();
     config.kafka.topic_prefix = shop_testing::unique_topic_prefix();
-    let catalog =
-        RunningService::spawn(catalog::app::build(config).await.expect("catalog starts"));
+    let catalog = RunningService::spawn(catalog::app::build(config).await.expect("catalog starts"));
     let storefront = spawn_storefront(vec![
         ("CATALOG_URL", catalog.base_url()),
         ("RECOMMENDATIONS_URL", closed_url().await),
