@@ -1,6 +1,7 @@
 //! The catalog service's router and shared state.
 
 use crate::config::Config;
+use crate::read_model::ReadModel;
 use crate::{db, events, routes};
 use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
@@ -8,6 +9,7 @@ use shop_auth::Verifier;
 use shop_faults::Faults;
 use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
 use sqlx::PgPool;
+use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: ServiceInfo = ServiceInfo {
@@ -15,12 +17,17 @@ pub const SERVICE: ServiceInfo = ServiceInfo {
     version: env!("CARGO_PKG_VERSION"),
 };
 
+/// How long start-up waits for the read model to listen before serving without it.
+const READ_MODEL_START: Duration = Duration::from_secs(1);
+
 /// What every handler can reach.
 #[derive(Debug, Clone, FromRef)]
 pub struct AppState {
     pub db: PgPool,
     /// Checks the bearer tokens of admin routes.
     pub verifier: Verifier,
+    /// Products and categories in memory, for reads (see `read_model`).
+    pub read_model: ReadModel,
 }
 
 /// The service's contract: every route here appears in `/openapi.json`.
@@ -35,7 +42,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Connects to the database and applies migrations (the catalog's, then the event
 /// backbone's), creates the Kafka topics, seeds the demo catalog if asked to, binds the
-/// listener, and starts the outbox relay and the consumer of orders' events.
+/// listener, and starts the outbox relay, the consumer of orders' events and the read
+/// model's listener.
 ///
 /// The broker may be away: the service starts without it (events wait in the outbox, and
 /// readiness reports `broker` as degraded), and catches up once it is back.
@@ -51,15 +59,25 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             "demo catalog seeded"
         );
     }
+    let read_model = ReadModel::new();
+    let listening = read_model.clone();
     let faults = Faults::new(config.faults);
     let readiness = faults.readiness(
         Readiness::default()
             .with_check("database", shop_db::readiness_check(pool.clone()))
-            .with_noncritical_check("broker", shop_events::broker_check(&config.kafka)?),
+            .with_noncritical_check("broker", shop_events::broker_check(&config.kafka)?)
+            .with_noncritical_check("read_model", move || {
+                let live = listening.is_live();
+                async move {
+                    live.then_some(())
+                        .ok_or_else(|| "not listening: reads go to the database".to_owned())
+                }
+            }),
     );
     let state = AppState {
         db: pool.clone(),
         verifier: config.auth.verifier(),
+        read_model: read_model.clone(),
     };
     let ops = faults.router(state.verifier.clone());
     let app = ServiceBuilder::new(SERVICE)
@@ -73,6 +91,12 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .readiness(readiness)
         .bind(config.server.listen_addr)
         .await?;
-    let background = events::start(&pool, &config.kafka, topics_ready)?;
+    let mut background = events::start(&pool, &config.kafka, topics_ready)?;
+    background
+        .tasks
+        .push(read_model.spawn_listener(&pool, background.shutdown.clone()));
+    // Milliseconds when the database is there; without it the service starts all the same
+    // and reads the database (readiness says `read_model` is not listening).
+    read_model.wait_until_live(READ_MODEL_START).await;
     Ok(app.with_background(background))
 }

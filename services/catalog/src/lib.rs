@@ -3,7 +3,8 @@
 //! `config` reads the environment, `app` assembles the router, its state and the background
 //! tasks, `routes` holds the HTTP handlers, `events` what the catalog tells other services
 //! and what it does with orders' events, `domain` the rules, `db` the queries, migrations
-//! and seed data, and `error` the one mapping of the service's errors to problem+json.
+//! and seed data, `read_model` the products kept in memory for reads, and `error` the one
+//! mapping of the service's errors to problem+json.
 
 pub mod app;
 pub mod config;
@@ -11,4 +12,5 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod read_model;
 pub mod routes;

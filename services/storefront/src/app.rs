@@ -24,6 +24,8 @@ pub struct AppState {
     pub catalog: ServiceClient,
     pub orders: ServiceClient,
     pub recommendations: ServiceClient,
+    /// The catalog's latest product answers and their `ETag`s, for conditional requests.
+    pub known_products: web::catalog::KnownProducts,
     /// The most a page waits for recommendations; past it, a fallback answers (see
     /// `routes::home`).
     pub recommendations_budget: Duration,
@@ -51,6 +53,7 @@ impl AppState {
             catalog: client("catalog", &upstreams.catalog_url),
             orders: client("orders", &upstreams.orders_url),
             recommendations: client("recommendations", &upstreams.recommendations_url),
+            known_products: web::catalog::KnownProducts::default(),
             recommendations_budget: upstreams.recommendations_budget,
             popular: PopularCache::default(),
             recent_sources: RecentSources::default(),

@@ -6,8 +6,8 @@ use crate::domain::InvalidField;
 use crate::domain::product::{Product, ProductDraft};
 use crate::error::Error;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shop_api::{Page, PageQuery};
 use shop_auth::AdminOnly;
@@ -117,9 +117,23 @@ pub async fn list_products(
     get,
     path = "/v1/products/{id}",
     tag = "products",
-    params(("id" = Uuid, Path, description = "The product's id")),
+    params(
+        ("id" = Uuid, Path, description = "The product's id"),
+        ("If-None-Match" = Option<String>, Header,
+            description = "An `ETag` this product had: `304` if it still has it"),
+    ),
     responses(
-        (status = 200, description = "The product", body = Product),
+        (status = 200, description = "The product. Served from the replica's memory, at most \
+            a second behind the last committed change", body = Product, headers(
+            ("ETag" = String, description = "This version of the product (strong)"),
+            ("Cache-Control" = String, description = "`no-cache`: keep it, but revalidate \
+                with `If-None-Match`"),
+        )),
+        (status = 304, description = "Not modified: `If-None-Match` names the current \
+            `ETag`; no body", headers(
+            ("ETag" = String, description = "The current version, unchanged"),
+            ("Cache-Control" = String, description = "`no-cache`"),
+        )),
         (status = 404, description = "No such product", body = Problem,
             content_type = "application/problem+json"),
         (status = 422, description = "The id is not a UUID", body = Problem,
@@ -129,11 +143,14 @@ pub async fn list_products(
 pub async fn get_product(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
-) -> Result<Json<Product>, Error> {
-    let product = db::products::find(&state.db, id)
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let product = state
+        .read_model
+        .product(&state.db, id)
         .await?
         .ok_or(Error::ProductNotFound(id))?;
-    Ok(Json(product))
+    Ok(super::conditional(&headers, &product))
 }
 
 /// Adds a product (admins only).
@@ -166,6 +183,7 @@ pub async fn create_product(
 ) -> Result<impl IntoResponse, Error> {
     draft.validate().map_err(Error::Invalid)?;
     let product = db::products::insert(&state.db, Uuid::now_v7(), &draft).await?;
+    state.read_model.forget_product(product.id);
     let location = format!("/v1/products/{}", product.id);
     Ok((
         StatusCode::CREATED,
@@ -207,6 +225,7 @@ pub async fn replace_product(
 ) -> Result<Json<Product>, Error> {
     draft.validate().map_err(Error::Invalid)?;
     let product = db::products::replace(&state.db, id, &draft).await?;
+    state.read_model.forget_product(id);
     Ok(Json(product))
 }
 
@@ -236,6 +255,7 @@ pub async fn delete_product(
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Error> {
     if db::products::delete(&state.db, id).await? {
+        state.read_model.forget_product(id);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Error::ProductNotFound(id))

@@ -6,6 +6,7 @@ mod events;
 mod faults;
 mod helpers;
 mod products;
+mod read_model;
 mod read_only;
 mod saga;
 mod seed;

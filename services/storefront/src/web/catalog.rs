@@ -1,7 +1,9 @@
 //! What the pages read from the other services, typed: only the fields they show.
 
+use http::{HeaderValue, Method, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use shop_http::{CallError, ServiceClient};
+use std::sync::Arc;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -92,11 +94,84 @@ pub async fn products_by_id(
     Ok(products)
 }
 
+/// How many products the storefront remembers, with their `ETag`s (a few hundred bytes
+/// each: well under a megabyte).
+const KNOWN_PRODUCTS: usize = 1024;
+
+/// The catalog's latest answers for the products pages asked for, with their `ETag`s. The
+/// catalog is asked every time (its answer is `Cache-Control: no-cache`), but with
+/// `If-None-Match`: an unchanged product is a `304` without a body, so the storefront adds
+/// no staleness of its own and saves the transfer and the parsing.
+#[derive(Debug, Clone)]
+pub struct KnownProducts(Arc<quick_cache::sync::Cache<Uuid, Arc<Known>>>);
+
+#[derive(Debug)]
+struct Known {
+    etag: HeaderValue,
+    product: Product,
+}
+
+impl Default for KnownProducts {
+    fn default() -> Self {
+        Self(Arc::new(quick_cache::sync::Cache::new(KNOWN_PRODUCTS)))
+    }
+}
+
 /// One product; `None` when the catalog has no such product.
-pub async fn product(catalog: &ServiceClient, id: Uuid) -> Result<Option<Product>, CallError> {
-    match catalog.get_json(&format!("/v1/products/{id}")).await {
-        Ok(product) => Ok(Some(product)),
-        Err(error) if error.status() == Some(http::StatusCode::NOT_FOUND) => Ok(None),
+pub async fn product(
+    catalog: &ServiceClient,
+    known: &KnownProducts,
+    id: Uuid,
+) -> Result<Option<Product>, CallError> {
+    let remembered = known.0.get(&id);
+    let mut request = catalog.request(Method::GET, &format!("/v1/products/{id}"));
+    if let Some(remembered) = &remembered {
+        request = request.header(header::IF_NONE_MATCH, remembered.etag.clone());
+    }
+    let revalidated = |outcome: &'static str| {
+        if remembered.is_some() {
+            metrics::counter!("storefront_catalog_revalidations_total", "outcome" => outcome)
+                .increment(1);
+        }
+    };
+    match catalog.send(request).await {
+        Ok(response) => {
+            revalidated("modified");
+            let etag = response.headers().get(header::ETAG).cloned();
+            let product: Product = response.json().await.map_err(|source| CallError::Decode {
+                service: catalog.service(),
+                source,
+            })?;
+            match etag {
+                Some(etag) => known.0.insert(
+                    id,
+                    Arc::new(Known {
+                        etag,
+                        product: product.clone(),
+                    }),
+                ),
+                None => {
+                    known.0.remove(&id);
+                }
+            }
+            Ok(Some(product))
+        }
+        Err(CallError::Status { status, .. }) if status == StatusCode::NOT_MODIFIED => {
+            revalidated("not-modified");
+            match remembered {
+                Some(remembered) => Ok(Some(remembered.product.clone())),
+                // A 304 to a request without `If-None-Match` is the catalog's bug.
+                None => Err(CallError::Status {
+                    service: catalog.service(),
+                    status,
+                    body: "304 Not Modified to an unconditional request".to_owned(),
+                }),
+            }
+        }
+        Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => {
+            known.0.remove(&id);
+            Ok(None)
+        }
         Err(error) => Err(error),
     }
 }

@@ -52,7 +52,7 @@ pub async fn add(
     Form(form): Form<AddToCart>,
 ) -> Result<Response, PageError> {
     // Only what the catalog has goes in the cart.
-    catalog::product(&state.catalog, form.product_id)
+    catalog::product(&state.catalog, &state.known_products, form.product_id)
         .await?
         .ok_or(PageError::NotFound)?;
     let mut cart = visitor.cart;

@@ -187,7 +187,7 @@ pub async fn product(
 ) -> Result<Markup, PageError> {
     let id: Uuid = id.parse().map_err(|_| PageError::NotFound)?;
     let (product, together) = tokio::join!(
-        catalog::product(&state.catalog, id),
+        catalog::product(&state.catalog, &state.known_products, id),
         bought_together(&state, id),
     );
     let product = product?.ok_or(PageError::NotFound)?;

@@ -1,6 +1,7 @@
 //! Integration tests: the storefront on a random port, in front of real services.
 
 mod browser;
+mod conditional;
 mod faults;
 mod helpers;
 mod home;
