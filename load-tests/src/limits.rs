@@ -54,8 +54,10 @@ pub fn goose_spelling(args: impl IntoIterator<Item = String>) -> Vec<String> {
 
 /// Fills in this load test's defaults and checks the bounds.
 ///
-/// The defaults: the shopper scenario, a 60 s run, and no telnet or WebSocket controller
-/// (they would bind fixed ports, and could change a run's users and length while it runs).
+/// The defaults: the shopper scenario, a 60 s run, metrics from the first user on (goose
+/// would otherwise reset them once all users are started), and no telnet or WebSocket
+/// controller (they would bind fixed ports, and could change a run's users and length
+/// while it runs).
 pub fn bounded(
     args: &[String],
     mut config: GooseConfiguration,
@@ -117,6 +119,8 @@ pub fn bounded(
     }
     config.no_telnet = true;
     config.no_websocket = true;
+    // The users' start counts too: their registrations, and any failure while starting.
+    config.no_reset_metrics = true;
     Ok(config)
 }
 
@@ -176,6 +180,10 @@ mod tests {
             Some(vec!["shopper".to_owned()])
         );
         assert!(config.no_telnet && config.no_websocket);
+        assert!(
+            config.no_reset_metrics,
+            "registrations while starting count"
+        );
     }
 
     #[test]

@@ -95,11 +95,10 @@ async fn visit(
     read(user, answer).await
 }
 
-/// Posts a form to `action` (named `name` in the metrics), following the redirect.
+/// Posts a form to `action`, following the redirect.
 async fn submit(
     user: &mut GooseUser,
     action: &str,
-    name: &str,
     fields: &[(&str, &str)],
 ) -> Result<Visited, Box<TransactionError>> {
     let builder = user
@@ -108,7 +107,6 @@ async fn submit(
     let request = GooseRequest::builder()
         .method(GooseMethod::Post)
         .path(action)
-        .name(name)
         .set_request_builder(builder)
         .build();
     let answer = user.request(request).await?;
@@ -204,7 +202,7 @@ fn shopper(user: &GooseUser) -> Result<&Shopper, Box<TransactionError>> {
 /// On start: a new account, then the home page and the first page of all products, for
 /// product ids to browse.
 async fn register(user: &mut GooseUser) -> TransactionResult {
-    let mut form = visit(user, "/register", "GET /register").await?;
+    let mut form = visit(user, "/register", "/register").await?;
     let csrf = token(user, &mut form, "/register")?;
     let email = format!("shopper-{}@example.com", Uuid::new_v4().simple());
     let fields = [
@@ -213,7 +211,7 @@ async fn register(user: &mut GooseUser) -> TransactionResult {
         ("email", email.as_str()),
         ("password", PASSWORD),
     ];
-    let mut home = submit(user, "/register", "POST /register", &fields).await?;
+    let mut home = submit(user, "/register", &fields).await?;
     let arrived = home.path == "/" && page::signed_in(&home.body);
     expect(
         user,
@@ -226,7 +224,7 @@ async fn register(user: &mut GooseUser) -> TransactionResult {
         products: Vec::new(),
     };
     shopper.learn(&home.body);
-    let mut everything = visit(user, "/search", "GET /search").await?;
+    let mut everything = visit(user, "/search", "/search").await?;
     shopper.learn(&everything.body);
     let found = !shopper.products.is_empty();
     expect(
@@ -240,7 +238,7 @@ async fn register(user: &mut GooseUser) -> TransactionResult {
 }
 
 async fn home(user: &mut GooseUser) -> TransactionResult {
-    let mut home = visit(user, "/", "GET /").await?;
+    let mut home = visit(user, "/", "/").await?;
     let greeted = page::signed_in(&home.body);
     expect(
         user,
@@ -259,7 +257,7 @@ async fn browse_product(user: &mut GooseUser) -> TransactionResult {
     let Some(id) = shopper(user)?.pick_product() else {
         return Ok(());
     };
-    let product = visit(user, &format!("/products/{id}"), "GET /products/{id}").await?;
+    let product = visit(user, &format!("/products/{id}"), "/products/{id}").await?;
     if let Some(shopper) = user.get_session_data_mut::<Shopper>() {
         shopper.learn(&product.body);
     }
@@ -267,7 +265,7 @@ async fn browse_product(user: &mut GooseUser) -> TransactionResult {
 }
 
 async fn view_cart(user: &mut GooseUser) -> TransactionResult {
-    let mut cart = visit(user, "/cart", "GET /cart").await?;
+    let mut cart = visit(user, "/cart", "/cart").await?;
     let shown = cart.path == "/cart";
     expect(user, &mut cart, shown, "the cart page did not show")
 }
@@ -278,7 +276,7 @@ async fn add_to_cart(user: &mut GooseUser) -> TransactionResult {
     let Some(id) = shopper(user)?.pick_product() else {
         return Ok(());
     };
-    let mut product = visit(user, &format!("/products/{id}"), "GET /products/{id}").await?;
+    let mut product = visit(user, &format!("/products/{id}"), "/products/{id}").await?;
     let Some(csrf) = page::add_to_cart_token(&product.body, &id) else {
         let sold_out = product.body.contains("Sold out");
         return expect(
@@ -293,7 +291,7 @@ async fn add_to_cart(user: &mut GooseUser) -> TransactionResult {
         ("product_id", id.as_str()),
         ("quantity", "1"),
     ];
-    let mut cart = submit(user, "/cart/add", "POST /cart/add", &fields).await?;
+    let mut cart = submit(user, "/cart/add", &fields).await?;
     let in_cart = cart.path == "/cart" && page::product_links(&cart.body).contains(&id);
     expect(user, &mut cart, in_cart, "the product is not in the cart")
 }
@@ -302,7 +300,7 @@ async fn add_to_cart(user: &mut GooseUser) -> TransactionResult {
 /// the order's page (confirmed asynchronously: it may still say pending).
 async fn checkout(user: &mut GooseUser) -> TransactionResult {
     add_to_cart(user).await?;
-    let mut cart = visit(user, "/cart", "GET /cart").await?;
+    let mut cart = visit(user, "/cart", "/cart").await?;
     let Some(csrf) = page::csrf_token(&cart.body, "/checkout") else {
         // Everything it tried to add was sold out.
         let empty = cart.body.contains("Your cart is empty");
@@ -313,13 +311,7 @@ async fn checkout(user: &mut GooseUser) -> TransactionResult {
             "a cart with products but no checkout form",
         );
     };
-    let mut order = submit(
-        user,
-        "/checkout",
-        "POST /checkout",
-        &[("csrf", csrf.as_str())],
-    )
-    .await?;
+    let mut order = submit(user, "/checkout", &[("csrf", csrf.as_str())]).await?;
     let placed = order
         .path
         .strip_prefix("/orders/")
@@ -333,7 +325,7 @@ async fn checkout(user: &mut GooseUser) -> TransactionResult {
 }
 
 async fn order_history(user: &mut GooseUser) -> TransactionResult {
-    let mut orders = visit(user, "/orders", "GET /orders").await?;
+    let mut orders = visit(user, "/orders", "/orders").await?;
     let shown = orders.path == "/orders";
     expect(user, &mut orders, shown, "the order history did not show")
 }
@@ -341,9 +333,9 @@ async fn order_history(user: &mut GooseUser) -> TransactionResult {
 /// Log out, then log in again with the shopper's account.
 async fn sign_in(user: &mut GooseUser) -> TransactionResult {
     let email = shopper(user)?.email.clone();
-    let mut login = visit(user, "/login", "GET /login").await?;
+    let mut login = visit(user, "/login", "/login").await?;
     let csrf = token(user, &mut login, "/logout")?;
-    let mut out = submit(user, "/logout", "POST /logout", &[("csrf", csrf.as_str())]).await?;
+    let mut out = submit(user, "/logout", &[("csrf", csrf.as_str())]).await?;
     let signed_out = out.path == "/" && !page::signed_in(&out.body);
     expect(
         user,
@@ -351,14 +343,14 @@ async fn sign_in(user: &mut GooseUser) -> TransactionResult {
         signed_out,
         "still signed in after logging out",
     )?;
-    let mut login = visit(user, "/login", "GET /login").await?;
+    let mut login = visit(user, "/login", "/login").await?;
     let csrf = token(user, &mut login, "/login")?;
     let fields = [
         ("csrf", csrf.as_str()),
         ("email", email.as_str()),
         ("password", PASSWORD),
     ];
-    let mut home = submit(user, "/login", "POST /login", &fields).await?;
+    let mut home = submit(user, "/login", &fields).await?;
     let signed_in = home.path == "/" && page::signed_in(&home.body);
     expect(user, &mut home, signed_in, "not signed in after logging in")
 }

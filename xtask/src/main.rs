@@ -281,7 +281,7 @@ async fn test_with(tansu: Option<broker::Install>) -> anyhow::Result<()> {
             "--hatch-rate",
             "4",
             "--run-time",
-            "8s",
+            "10s",
             "--report-file",
             &report.to_string_lossy(),
         ])
