@@ -33,13 +33,19 @@ pub enum Refused {
     )]
     Ramp { option: &'static str, value: String },
     #[error(
-        "{0} is not supported: a run is --users, --hatch-rate and --run-time, so it ends by itself"
+        "{0} is not supported: --users, --hatch-rate and --run-time alone set a run, which ends by itself"
     )]
     Unsupported(&'static str),
 }
 
-/// Goose's options that would let a run go on unbounded, or be driven from outside.
-const UNSUPPORTED: [&str; 3] = ["--test-plan", "--iterations", "--no-autostart"];
+/// Goose's options that would let a run go on unbounded, or be driven from outside (a
+/// controller can change a run's users and length while it runs).
+const UNSUPPORTED: [&str; 4] = [
+    "--test-plan",
+    "--iterations",
+    "--no-autostart",
+    "--websocket",
+];
 
 /// `args` (without the program name) with `--hatch-rate` spelled as goose 0.19 spells it.
 pub fn goose_spelling(args: impl IntoIterator<Item = String>) -> Vec<String> {
@@ -55,9 +61,9 @@ pub fn goose_spelling(args: impl IntoIterator<Item = String>) -> Vec<String> {
 /// Fills in this load test's defaults and checks the bounds.
 ///
 /// The defaults: the shopper scenario, a 60 s run, metrics from the first user on (goose
-/// would otherwise reset them once all users are started), and no telnet or WebSocket
-/// controller (they would bind fixed ports, and could change a run's users and length
-/// while it runs).
+/// would otherwise reset them once all users are started), and no telnet controller (it
+/// would bind a fixed port, and could change a run's users and length while it runs;
+/// goose's WebSocket controller is off unless `--websocket`, refused, asks for it).
 pub fn bounded(
     args: &[String],
     mut config: GooseConfiguration,
@@ -118,7 +124,6 @@ pub fn bounded(
         });
     }
     config.no_telnet = true;
-    config.no_websocket = true;
     // The users' start counts too: their registrations, and any failure while starting.
     config.no_reset_metrics = true;
     Ok(config)
@@ -179,7 +184,7 @@ mod tests {
             config.scenarios.map(|s| s.active),
             Some(vec!["shopper".to_owned()])
         );
-        assert!(config.no_telnet && config.no_websocket);
+        assert!(config.no_telnet, "no controller");
         assert!(
             config.no_reset_metrics,
             "registrations while starting count"
@@ -261,6 +266,10 @@ mod tests {
         assert_eq!(
             check(&[&host[..], &["--test-plan=10,1m;0,10s"]].concat()).err(),
             Some(Refused::Unsupported("--test-plan"))
+        );
+        assert_eq!(
+            check(&[&host[..], &["--websocket"]].concat()).err(),
+            Some(Refused::Unsupported("--websocket"))
         );
     }
 }
