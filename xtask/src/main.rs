@@ -5,6 +5,7 @@
 //! cargo xtask infra     provision Postgres and the Kafka broker only, and leave them running
 //! cargo xtask down      stop what `up` or `infra` started
 //! cargo xtask test      provision, then every test suite of the workspace, then a load test
+//!                       (shoppers on the storefront, a few seconds)
 //! cargo xtask ci        cargo fmt --check, clippy -D warnings, then `test`
 //! cargo xtask bench     what trace export costs a request (off / collector up / unreachable)
 //! cargo xtask lambda [--starts N] [--requests N] [--release]   recommendations as a Lambda
@@ -264,7 +265,9 @@ async fn test_with(tansu: Option<broker::Install>) -> anyhow::Result<()> {
     let database = format!("harbor_test_load_{}", std::process::id());
     shop_db::provision::provision(&postgres::admin_url(), &database).await?;
     let outcome = in_the_image(services::Profile::Debug, &database, |_| async {
-        progress::step("load test: browsing the catalog");
+        progress::step("load test: shoppers on the storefront (register, browse, cart, checkout)");
+        let report = workspace::root().join("target/load-tests/smoke.html");
+        // Fails on any failed request or step, and if a step of the mix never ran.
         workspace::cargo(&[
             "run",
             "--quiet",
@@ -272,13 +275,15 @@ async fn test_with(tansu: Option<broker::Install>) -> anyhow::Result<()> {
             "load-tests",
             "--",
             "--host",
-            "http://127.0.0.1:8082",
+            "http://127.0.0.1:8080",
             "--users",
             "4",
-            "--increase-rate",
+            "--hatch-rate",
             "4",
             "--run-time",
-            "5s",
+            "10s",
+            "--report-file",
+            &report.to_string_lossy(),
         ])
     })
     .await;
