@@ -97,16 +97,20 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
     let cargo_lambda = install_cargo_lambda()?;
 
     progress::step("building recommendations and recommendations-lambda (feature `lambda`)");
-    let mut build = vec![
-        "build",
-        "--package",
-        "recommendations",
-        "--features",
-        "lambda",
-        "--bins",
-    ];
+    let mut build = vec!["build", "--bins"];
     if plan.profile == services::Profile::Release {
-        build.push("--release");
+        build.extend([
+            "--release",
+            "--package",
+            "recommendations",
+            "--features",
+            "lambda",
+        ]);
+    } else {
+        // As the test suites build it (`cargo xtask test` runs this after them): nothing
+        // new to build.
+        build.push("--workspace");
+        build.extend(workspace::TEST_FEATURES);
     }
     workspace::cargo(&build)?;
     let container_binary = plan.profile.binary("recommendations");

@@ -67,13 +67,25 @@ pub fn build() -> anyhow::Result<()> {
 
 /// Builds the five services as `profile`: for release, as the Dockerfile does
 /// (`cargo build --release --locked`, one invocation for all five).
+///
+/// Debug binaries are built as the whole workspace's tests build them
+/// ([`workspace::TEST_FEATURES`]): after `cargo xtask test`'s suites this builds nothing
+/// more, where another feature set would build every shared dependency again. The extra
+/// features (recommendations' `lambda`, goose's cookies in reqwest) are pure Rust: they
+/// link no other shared library, so the image check still sees the release linkage.
 pub fn build_profile(profile: Profile) -> anyhow::Result<()> {
     let mut args = vec!["build", "--bins"];
-    if profile == Profile::Release {
-        args.extend(["--release", "--locked"]);
-    }
-    for service in &SERVICES {
-        args.extend(["--package", service.name]);
+    match profile {
+        Profile::Release => {
+            args.extend(["--release", "--locked"]);
+            for service in &SERVICES {
+                args.extend(["--package", service.name]);
+            }
+        }
+        Profile::Debug => {
+            args.push("--workspace");
+            args.extend(workspace::TEST_FEATURES);
+        }
     }
     workspace::cargo(&args)
 }

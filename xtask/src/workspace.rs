@@ -38,6 +38,11 @@ pub fn cargo_command(args: &[&str]) -> Command {
     command
 }
 
+/// The features every workspace-wide test build uses: recommendations' Lambda function and
+/// its test exist only with `lambda`. One set everywhere (`test` and `ci` in main.rs spell
+/// it out), so that no build redoes another's.
+pub const TEST_FEATURES: [&str; 2] = ["--features", "recommendations/lambda"];
+
 pub fn cargo(args: &[&str]) -> anyhow::Result<()> {
     run(cargo_command(args))
 }
