@@ -117,7 +117,7 @@ async fn measure_services(
         );
 
         results.catalog = Some(
-            catalog_throughput(&layout, wrk, products[0])
+            catalog_throughput(&layout, &client, wrk, products[0])
                 .await
                 .map_err(|e| format!("{e:#}")),
         );
@@ -246,6 +246,7 @@ async fn starts(layout: &Layout, client: &reqwest::Client) -> anyhow::Result<rep
 /// same connections, in turns.
 async fn catalog_throughput(
     layout: &Layout,
+    client: &reqwest::Client,
     wrk: &std::path::Path,
     product: Uuid,
 ) -> anyhow::Result<report::Catalog> {
@@ -254,30 +255,52 @@ async fn catalog_throughput(
     let pgbench_db =
         load::PgbenchDatabase::create(format!("harbor_test_bench_pgbench_{}", std::process::id()))
             .await?;
+    // The same catalog without its per-request log line (`RUST_LOG=warn`): how much of a
+    // cached read is the JSON access log.
+    let quiet_port = stack::free_port()?;
+    let started = Instant::now();
+    let mut quiet = layout.spawn_with(
+        "catalog",
+        &[
+            ("LISTEN_ADDR", format!("127.0.0.1:{quiet_port}")),
+            ("RUST_LOG", "warn".to_owned()),
+        ],
+    )?;
+    let quiet_url = format!("http://127.0.0.1:{quiet_port}/v1/products/{product}");
+    let quiet_ready = format!("http://127.0.0.1:{quiet_port}/health/ready");
     let outcome = async {
+        stack::wait_ready_at(client, &quiet_ready, "catalog", &mut quiet, started).await?;
         progress::step("catalog reads against pgbench -S: warm-up, then rounds in turns");
         load::run_wrk(wrk, &product_url, 3)?;
+        load::run_wrk(wrk, &quiet_url, 2)?;
         load::run_wrk(wrk, &live_url, 2)?;
         pgbench_db.select_only(3)?;
         let mut rounds = Vec::new();
         for round in 1..=ROUNDS {
             let product = load::run_wrk(wrk, &product_url, THROUGHPUT_SECONDS)?;
             let pgbench = pgbench_db.select_only(THROUGHPUT_SECONDS)?;
+            let unlogged = load::run_wrk(wrk, &quiet_url, THROUGHPUT_SECONDS)?;
             let live = load::run_wrk(wrk, &live_url, THROUGHPUT_SECONDS)?;
             progress::done(&format!(
-                "round {round}: product {:.0} rps ({} errors), pgbench {pgbench:.0} tps, live {:.0} rps",
-                product.requests_per_second, product.errors, live.requests_per_second
+                "round {round}: product {:.0} rps ({} errors), pgbench {pgbench:.0} tps, \
+                 product without request logs {:.0} rps, live {:.0} rps",
+                product.requests_per_second,
+                product.errors,
+                unlogged.requests_per_second,
+                live.requests_per_second
             ));
             rounds.push(report::CatalogRound {
                 product_rps: product.requests_per_second,
                 product_errors: product.errors,
                 pgbench_tps: pgbench,
+                unlogged_product_rps: unlogged.requests_per_second,
                 live_rps: live.requests_per_second,
             });
         }
         anyhow::Ok(rounds)
     }
     .await;
+    stack::stop(quiet);
     pgbench_db.drop().await?;
     Ok(report::Catalog { rounds: outcome? })
 }
@@ -292,45 +315,61 @@ async fn sign_up_burst(
         "{SIGN_UPS} concurrent sign-ups, {ROUNDS} rounds, each on a fresh users process"
     ));
     let url = layout.url("users", "/v1/users");
+    // The second variant tests a suspicion: glibc's malloc keeps each freed 19 MiB Argon2
+    // block in the arena of the blocking thread that hashed (its mmap threshold rises after
+    // the first free), and a burst goes through many threads. A fixed threshold returns
+    // every block to the system when freed.
+    let variants: [(&'static str, Vec<(&str, String)>); 2] = [
+        ("service defaults", Vec::new()),
+        (
+            "MALLOC_MMAP_THRESHOLD_=1048576",
+            vec![("MALLOC_MMAP_THRESHOLD_", "1048576".to_owned())],
+        ),
+    ];
     let mut rounds = Vec::new();
     for round in 1..=ROUNDS {
-        stack.restart(layout, client, "users").await?;
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let pid = stack.pid("users")?;
-        let before = stack::proc_status_bytes(pid, "VmHWM")?;
-        let started = Instant::now();
-        let mut burst = tokio::task::JoinSet::new();
-        for _ in 0..SIGN_UPS {
-            let request = client.post(&url).json(&serde_json::json!({
-                "email": format!("bench-{}@example.com", Uuid::new_v4().simple()),
-                "name": "Bench Shopper",
-                "password": "correct horse battery staple",
-            }));
-            burst.spawn(async move { request.send().await.map(|r| r.status().as_u16()) });
+        for (variant, overrides) in &variants {
+            stack.restart(layout, client, "users", overrides).await?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let pid = stack.pid("users")?;
+            let before = stack::proc_status_bytes(pid, "VmHWM")?;
+            let started = Instant::now();
+            let mut burst = tokio::task::JoinSet::new();
+            for _ in 0..SIGN_UPS {
+                let request = client.post(&url).json(&serde_json::json!({
+                    "email": format!("bench-{}@example.com", Uuid::new_v4().simple()),
+                    "name": "Bench Shopper",
+                    "password": "correct horse battery staple",
+                }));
+                burst.spawn(async move { request.send().await.map(|r| r.status().as_u16()) });
+            }
+            let mut statuses = std::collections::BTreeMap::new();
+            while let Some(done) = burst.join_next().await {
+                let status = match done? {
+                    Ok(status) => status.to_string(),
+                    Err(error) if error.is_timeout() => "timeout".to_owned(),
+                    Err(_) => "error".to_owned(),
+                };
+                *statuses.entry(status).or_insert(0u32) += 1;
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            let peak = stack::proc_status_bytes(pid, "VmHWM")?;
+            progress::done(&format!(
+                "round {round}, {variant}: peak {:.1} MiB (before {:.1}), {statuses:?} in {seconds:.2} s",
+                report::mib(peak as f64),
+                report::mib(before as f64)
+            ));
+            rounds.push(report::SignUpRound {
+                variant,
+                peak_before: before,
+                peak,
+                seconds,
+                statuses,
+            });
         }
-        let mut statuses = std::collections::BTreeMap::new();
-        while let Some(done) = burst.join_next().await {
-            let status = match done? {
-                Ok(status) => status.to_string(),
-                Err(error) if error.is_timeout() => "timeout".to_owned(),
-                Err(_) => "error".to_owned(),
-            };
-            *statuses.entry(status).or_insert(0u32) += 1;
-        }
-        let seconds = started.elapsed().as_secs_f64();
-        let peak = stack::proc_status_bytes(pid, "VmHWM")?;
-        progress::done(&format!(
-            "round {round}: peak {:.1} MiB (before {:.1}), {statuses:?} in {seconds:.2} s",
-            report::mib(peak as f64),
-            report::mib(before as f64)
-        ));
-        rounds.push(report::SignUpRound {
-            peak_before: before,
-            peak,
-            seconds,
-            statuses,
-        });
     }
+    // The others fetch keys from a users service with the defaults.
+    stack.restart(layout, client, "users", &[]).await?;
     let compose = std::fs::read_to_string(workspace::root().join("docker-compose.yml"))?;
     Ok(report::SignUps {
         rounds,
@@ -409,7 +448,7 @@ async fn checkout(
             let run = report::CheckoutRun {
                 rate,
                 samples,
-                lags_ms: lags,
+                lags,
             };
             progress::done(&format!(
                 "round {round} at {rate}/s: {}",
@@ -434,25 +473,47 @@ fn two_products(products: &[Uuid], i: u64) -> (Uuid, Uuid) {
     (products[first as usize], products[second as usize])
 }
 
-/// For each of `orders` (ids): milliseconds from its `OrderPlaced` to recommendations
-/// processing its `OrderConfirmed`. Waits up to 30 s for the saga to finish them all.
-async fn event_lags(admin: &sqlx::PgPool, orders: &[String]) -> anyhow::Result<Vec<f64>> {
+/// For each of `orders` (ids) that went all the way: milliseconds from its `OrderPlaced`
+/// to recommendations processing its `OrderConfirmed`, and the three hops between (each
+/// consumer's `processed_events` row, in the transaction of its effect). Waits up to 30 s
+/// for the saga to finish them all.
+async fn event_lags(admin: &sqlx::PgPool, orders: &[String]) -> anyhow::Result<Vec<report::Lag>> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let lags: Vec<f64> = sqlx::query_scalar(
-            "SELECT (EXTRACT(EPOCH FROM (seen.processed_at - placed.created_at)) * 1000)::float8
+        let rows: Vec<(f64, f64, f64, f64)> = sqlx::query_as(
+            "SELECT (EXTRACT(EPOCH FROM (by_recommendations.processed_at - placed.created_at)) * 1000)::float8,
+                    (EXTRACT(EPOCH FROM (by_catalog.processed_at - placed.created_at)) * 1000)::float8,
+                    (EXTRACT(EPOCH FROM (by_orders.processed_at - by_catalog.processed_at)) * 1000)::float8,
+                    (EXTRACT(EPOCH FROM (by_recommendations.processed_at - by_orders.processed_at)) * 1000)::float8
                FROM orders.outbox AS placed
+               JOIN catalog.processed_events AS by_catalog
+                 ON by_catalog.event_id = placed.id AND by_catalog.consumer_group = 'catalog'
+               JOIN catalog.outbox AS reserved
+                 ON reserved.key = placed.key AND reserved.payload->>'type' = 'StockReserved'
+               JOIN orders.processed_events AS by_orders
+                 ON by_orders.event_id = reserved.id AND by_orders.consumer_group = 'orders'
                JOIN orders.outbox AS confirmed
                  ON confirmed.key = placed.key AND confirmed.payload->>'type' = 'OrderConfirmed'
-               JOIN recommendations.processed_events AS seen
-                 ON seen.event_id = confirmed.id AND seen.consumer_group = 'recommendations'
+               JOIN recommendations.processed_events AS by_recommendations
+                 ON by_recommendations.event_id = confirmed.id
+                AND by_recommendations.consumer_group = 'recommendations'
               WHERE placed.payload->>'type' = 'OrderPlaced' AND placed.key = ANY($1)",
         )
         .bind(orders)
         .fetch_all(admin)
         .await?;
-        if lags.len() >= orders.len() || Instant::now() > deadline {
-            return Ok(lags);
+        if rows.len() >= orders.len() || Instant::now() > deadline {
+            return Ok(rows
+                .into_iter()
+                .map(
+                    |(total, to_catalog, to_orders, to_recommendations)| report::Lag {
+                        total,
+                        to_catalog,
+                        to_orders,
+                        to_recommendations,
+                    },
+                )
+                .collect());
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -152,6 +152,8 @@ pub struct CatalogRound {
     pub product_rps: f64,
     pub product_errors: u64,
     pub pgbench_tps: f64,
+    /// The same product from a second catalog process with `RUST_LOG=warn`.
+    pub unlogged_product_rps: f64,
     pub live_rps: f64,
 }
 
@@ -162,6 +164,8 @@ pub struct SignUps {
 }
 
 pub struct SignUpRound {
+    /// The users service's settings in this round (`service defaults` counts for the target).
+    pub variant: &'static str,
     pub peak_before: u64,
     pub peak: u64,
     pub seconds: f64,
@@ -176,10 +180,26 @@ pub struct Checkout {
 pub struct CheckoutRun {
     pub rate: f64,
     pub samples: Vec<Sample>,
-    pub lags_ms: Vec<f64>,
+    pub lags: Vec<Lag>,
+}
+
+/// One order's way through the saga, in milliseconds.
+pub struct Lag {
+    /// `OrderPlaced` inserted → recommendations processed `OrderConfirmed`.
+    pub total: f64,
+    /// `OrderPlaced` inserted → catalog processed it (and reserved the stock).
+    pub to_catalog: f64,
+    /// → orders processed `StockReserved` (and confirmed the order).
+    pub to_orders: f64,
+    /// → recommendations processed `OrderConfirmed`.
+    pub to_recommendations: f64,
 }
 
 impl CheckoutRun {
+    fn lag(&self, hop: impl Fn(&Lag) -> f64) -> Vec<f64> {
+        self.lags.iter().map(hop).collect()
+    }
+
     fn latencies(&self) -> Vec<f64> {
         self.samples
             .iter()
@@ -212,9 +232,9 @@ pub fn describe_run(run: &CheckoutRun) -> String {
         run.confirmed(),
         ms(percentile(&latencies, 50.0)),
         ms(percentile(&latencies, 99.0)),
-        ms(percentile(&run.lags_ms, 50.0)),
-        ms(percentile(&run.lags_ms, 99.0)),
-        run.lags_ms.len(),
+        ms(percentile(&run.lag(|l| l.total), 50.0)),
+        ms(percentile(&run.lag(|l| l.total), 99.0)),
+        run.lags.len(),
         run.confirmed(),
         if run.failures().is_empty() {
             String::new()
@@ -363,7 +383,12 @@ fn summary_rows(md: &mut String, results: &Results) -> anyhow::Result<()> {
     }
     match &results.sign_ups {
         Some(Ok(sign_ups)) => {
-            let peaks: Vec<f64> = sign_ups.rounds.iter().map(|r| r.peak as f64).collect();
+            let peaks: Vec<f64> = sign_ups
+                .rounds
+                .iter()
+                .filter(|r| r.variant == "service defaults")
+                .map(|r| r.peak as f64)
+                .collect();
             let peak = Summary::of(&peaks);
             let limit = sign_ups.limit.map(|l| l as f64);
             writeln!(
@@ -447,7 +472,7 @@ fn summary_rows(md: &mut String, results: &Results) -> anyhow::Result<()> {
                 .filter_map(|r| percentile(&r.latencies(), 99.0))
                 .collect();
             let lag99: Vec<f64> = at(100.0)
-                .filter_map(|r| percentile(&r.lags_ms, 99.0))
+                .filter_map(|r| percentile(&r.lag(|l| l.total), 99.0))
                 .collect();
             let (p99, lag) = (Summary::of(&p99s), Summary::of(&lag99));
             let ms = |s: &Option<Summary>| {
@@ -512,19 +537,23 @@ fn catalog_section(
         md,
         "## Catalog product reads against the database\n\n\
          One product, `wrk -c16 -t2 -d10s`, then `pgbench -S -M prepared -c16 -j2 -T10` on a \
-         scratch pgbench database (scale 1) of the same Postgres, then `/health/live` of the same \
-         catalog (the bare HTTP stack), in turns; the ratio is taken per round.\n\n\
-         | round | product reads (rps) | errors | pgbench -S (tps) | ratio | `/health/live` (rps) |\n|---|---|---|---|---|---|"
+         scratch pgbench database (scale 1) of the same Postgres, then the same product from a \
+         second catalog process with `RUST_LOG=warn` (no JSON access-log line per request; the \
+         measured one logs as compose runs it: `info`, JSON, to a file), then `/health/live` of \
+         the first catalog (the bare HTTP stack, not logged), in turns; ratios are per round.\n\n\
+         | round | product reads (rps) | errors | pgbench -S (tps) | ratio | without request logs (rps) | its ratio | `/health/live` (rps) |\n|---|---|---|---|---|---|---|---|"
     )?;
     for (i, round) in catalog.rounds.iter().enumerate() {
         writeln!(
             md,
-            "| {} | {:.0} | {} | {:.0} | {:.2} | {:.0} |",
+            "| {} | {:.0} | {} | {:.0} | {:.2} | {:.0} | {:.2} | {:.0} |",
             i + 1,
             round.product_rps,
             round.product_errors,
             round.pgbench_tps,
             round.product_rps / round.pgbench_tps,
+            round.unlogged_product_rps,
+            round.unlogged_product_rps / round.pgbench_tps,
             round.live_rps
         )?;
     }
@@ -546,6 +575,16 @@ fn catalog_section(
                     .rounds
                     .iter()
                     .map(|r| r.pgbench_tps)
+                    .collect::<Vec<_>>(),
+            ),
+        ),
+        (
+            "same, RUST_LOG=warn",
+            Summary::of(
+                &catalog
+                    .rounds
+                    .iter()
+                    .map(|r| r.unlogged_product_rps)
                     .collect::<Vec<_>>(),
             ),
         ),
@@ -646,10 +685,12 @@ fn sign_up_section(md: &mut String, results: &Results) -> anyhow::Result<()> {
     writeln!(
         md,
         "## Users: 32 sign-ups at once\n\n\
-         A freshly started users service (service defaults: `PASSWORD_HASH_CONCURRENCY` 2), \
+         A freshly started users service (`PASSWORD_HASH_CONCURRENCY` 2, the default), \
          then 32 `POST /v1/users` with unique addresses sent together; peak resident memory \
-         is the process' `VmHWM`.\n\n\
-         | round | peak before (MiB) | peak after (MiB) | answers | burst took |\n|---|---|---|---|---|"
+         is the process' `VmHWM`. Rounds alternate the service's defaults (which the target \
+         counts) with glibc's `MALLOC_MMAP_THRESHOLD_` fixed at 1 MiB, which makes every \
+         19 MiB Argon2 block a mapping of its own, returned to the system when freed.\n\n\
+         | round | users settings | peak before (MiB) | peak after (MiB) | answers | burst took |\n|---|---|---|---|---|---|"
     )?;
     for (i, round) in sign_ups.rounds.iter().enumerate() {
         let answers: Vec<String> = round
@@ -659,8 +700,9 @@ fn sign_up_section(md: &mut String, results: &Results) -> anyhow::Result<()> {
             .collect();
         writeln!(
             md,
-            "| {} | {:.1} | {:.1} | {} | {:.2} s |",
-            i + 1,
+            "| {} | {} | {:.1} | {:.1} | {} | {:.2} s |",
+            i / 2 + 1,
+            round.variant,
             mib(round.peak_before as f64),
             mib(round.peak as f64),
             answers.join(", "),
@@ -693,7 +735,7 @@ fn checkout_section(
          `OrderConfirmed` (the transaction that updates co-purchase pairs and popularity), \
          both from Postgres' clock; it spans the saga: orders' relay → catalog reserves stock \
          → `StockReserved` → orders confirms → `OrderConfirmed` → recommendations.\n\n\
-         | run | rate | sent | accepted | p50 | p99 | max | event lag p50 | p99 | orders seen by recommendations |\n|---|---|---|---|---|---|---|---|---|---|",
+         | run | rate | sent | accepted | p50 | p99 | max | event lag p50 | p99 | orders seen by recommendations | lag p50 by hop: → catalog, → orders, → recommendations |\n|---|---|---|---|---|---|---|---|---|---|---|",
         checkout.seconds
     )?;
     let ms = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.1} ms"));
@@ -701,7 +743,7 @@ fn checkout_section(
         let latencies = run.latencies();
         writeln!(
             md,
-            "| {} | {:.0}/s | {} | {} | {} | {} | {} | {} | {} | {} of {} |",
+            "| {} | {:.0}/s | {} | {} | {} | {} | {} | {} | {} | {} of {} | {} / {} / {} |",
             i + 1,
             run.rate,
             run.samples.len(),
@@ -709,10 +751,13 @@ fn checkout_section(
             ms(percentile(&latencies, 50.0)),
             ms(percentile(&latencies, 99.0)),
             ms(percentile(&latencies, 100.0)),
-            ms(percentile(&run.lags_ms, 50.0)),
-            ms(percentile(&run.lags_ms, 99.0)),
-            run.lags_ms.len(),
-            run.confirmed()
+            ms(percentile(&run.lag(|l| l.total), 50.0)),
+            ms(percentile(&run.lag(|l| l.total), 99.0)),
+            run.lags.len(),
+            run.confirmed(),
+            ms(percentile(&run.lag(|l| l.to_catalog), 50.0)),
+            ms(percentile(&run.lag(|l| l.to_orders), 50.0)),
+            ms(percentile(&run.lag(|l| l.to_recommendations), 50.0)),
         )?;
     }
     let failures: Vec<String> = checkout

@@ -123,12 +123,23 @@ impl Layout {
 
     /// Starts `name`'s release binary, appending its output to its log.
     pub fn spawn(&self, name: &'static str) -> anyhow::Result<Child> {
+        self.spawn_with(name, &[])
+    }
+
+    /// Starts `name` with `overrides` on top of its environment (a second instance on
+    /// another `LISTEN_ADDR`, another `RUST_LOG`).
+    pub fn spawn_with(
+        &self,
+        name: &'static str,
+        overrides: &[(&str, String)],
+    ) -> anyhow::Result<Child> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log_dir().join(format!("{name}.log")))?;
         Command::new(Profile::Release.binary(name))
             .envs(self.env[name].iter().map(|(k, v)| (k, v)))
+            .envs(overrides.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -145,24 +156,41 @@ impl Layout {
         child: &mut Child,
         started: Instant,
     ) -> anyhow::Result<Duration> {
-        let url = self.url(name, "/health/ready");
-        loop {
-            if let Ok(response) = client.get(&url).send().await
-                && response.status().is_success()
-            {
-                return Ok(started.elapsed());
-            }
-            if let Some(status) = child.try_wait()? {
-                bail!(
-                    "{name} exited during start-up ({status}): see {}",
-                    log_dir().join(format!("{name}.log")).display()
-                );
-            }
-            if started.elapsed() > Duration::from_secs(60) {
-                bail!("{name} not ready after 60 s");
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
+        wait_ready_at(
+            client,
+            &self.url(name, "/health/ready"),
+            name,
+            child,
+            started,
+        )
+        .await
+    }
+}
+
+/// Polls `url` (a `/health/ready`) as [`Layout::wait_ready`] does.
+pub async fn wait_ready_at(
+    client: &reqwest::Client,
+    url: &str,
+    name: &str,
+    child: &mut Child,
+    started: Instant,
+) -> anyhow::Result<Duration> {
+    loop {
+        if let Ok(response) = client.get(url).send().await
+            && response.status().is_success()
+        {
+            return Ok(started.elapsed());
         }
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "{name} exited during start-up ({status}): see {}",
+                log_dir().join(format!("{name}.log")).display()
+            );
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("{name} not ready after 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
 
@@ -220,18 +248,20 @@ impl Stack {
             .id())
     }
 
-    /// Stops `name` and starts it afresh (a new process, so its peak memory starts over).
+    /// Stops `name` and starts it afresh with `overrides` on its environment (a new
+    /// process, so its peak memory starts over).
     pub async fn restart(
         &mut self,
         layout: &Layout,
         client: &reqwest::Client,
         name: &'static str,
+        overrides: &[(&str, String)],
     ) -> anyhow::Result<()> {
         if let Some(child) = self.children.remove(name) {
             stop(child);
         }
         let started = Instant::now();
-        let mut child = layout.spawn(name)?;
+        let mut child = layout.spawn_with(name, overrides)?;
         let ready = layout.wait_ready(client, name, &mut child, started).await;
         self.children.insert(name, child);
         ready.map(|_| ())
