@@ -308,6 +308,11 @@ pub fn write(results: &Results) -> anyhow::Result<Vec<PathBuf>> {
 
     writeln!(
         md,
+        "What limits each missed target, and what would lift it, was worked out from these \
+         figures by hand: [benchmarks-limits.md](benchmarks-limits.md).\n"
+    )?;
+    writeln!(
+        md,
         "## Targets\n\n| figure | measured | target | |\n|---|---|---|---|"
     )?;
     summary_rows(&mut md, results)?;
