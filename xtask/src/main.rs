@@ -7,7 +7,8 @@
 //! cargo xtask test      provision, then every test suite of the workspace, then a load test
 //!                       (shoppers on the storefront, a few seconds)
 //! cargo xtask ci        cargo fmt --check, clippy -D warnings, then `test`
-//! cargo xtask bench     what trace export costs a request (off / collector up / unreachable)
+//! cargo xtask bench     issue 16's figures on release builds (reads vs pgbench, memory, start,
+//!                       sizes, checkout latency, event lag, trace export) into docs/benchmarks.md
 //! cargo xtask lambda [--starts N] [--requests N] [--release]   recommendations as a Lambda
 //!                       function under cargo-lambda's emulator: cold start and warm latency
 //!                       beside the container's
