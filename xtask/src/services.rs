@@ -65,27 +65,21 @@ pub fn build() -> anyhow::Result<()> {
     build_profile(Profile::Debug)
 }
 
-/// Builds the five services as `profile`: for release, as the Dockerfile does
-/// (`cargo build --release --locked`, one invocation for all five).
+/// Builds the five services as `profile`, as the Dockerfile does: one invocation with
+/// `--package` for each service (and `--release --locked` for release).
 ///
-/// Debug binaries are built as the whole workspace's tests build them
-/// ([`workspace::TEST_FEATURES`]): after `cargo xtask test`'s suites this builds nothing
-/// more, where another feature set would build every shared dependency again. The extra
-/// features (recommendations' `lambda`, goose's cookies in reqwest) are pure Rust: they
-/// link no other shared library, so the image check still sees the release linkage.
+/// Not `--workspace`: that unifies the services' dependencies with the load tests' and
+/// changes what the binaries do, not only what they link. goose turns on reqwest's rustls,
+/// and rustls' platform verifier then refuses to build any client, the OTLP exporter's
+/// included, in an image without CA certificates. The image check must run what the
+/// image runs, even if the debug build then compiles shared crates a second time.
 pub fn build_profile(profile: Profile) -> anyhow::Result<()> {
     let mut args = vec!["build", "--bins"];
-    match profile {
-        Profile::Release => {
-            args.extend(["--release", "--locked"]);
-            for service in &SERVICES {
-                args.extend(["--package", service.name]);
-            }
-        }
-        Profile::Debug => {
-            args.push("--workspace");
-            args.extend(workspace::TEST_FEATURES);
-        }
+    if profile == Profile::Release {
+        args.extend(["--release", "--locked"]);
+    }
+    for service in &SERVICES {
+        args.extend(["--package", service.name]);
     }
     workspace::cargo(&args)
 }
