@@ -1,6 +1,6 @@
 //! Building, starting, watching and stopping the five services as local processes.
 
-use crate::{postgres, progress, workspace};
+use crate::{broker, postgres, progress, workspace};
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -102,6 +102,12 @@ pub fn local_env(database: &str) -> BTreeMap<&'static str, Vec<(String, String)>
             && let Ok(url) = postgres::service_url(schema, database)
         {
             env.push(("DATABASE_URL".to_owned(), url));
+        }
+        if service.schema.is_some() {
+            env.push((
+                "KAFKA_FETCH_WAIT_MS".to_owned(),
+                broker::TANSU_FETCH_WAIT_MS.to_owned(),
+            ));
         }
         // The demo lets an admin break and heal services (the ops panel, /ops/faults).
         env.push(("FAULTS_ENABLED".to_owned(), "true".to_owned()));

@@ -16,19 +16,29 @@ pub struct KafkaConfig {
     /// How often librdkafka reports its statistics, which the `consumer_lag` gauge comes
     /// from: 15 s, as often as Prometheus scrapes by default (tests want it sooner).
     pub statistics_interval: Duration,
+    /// librdkafka's `fetch.wait.max.ms` for consumers: how long the broker may hold a fetch
+    /// that finds nothing new. Kafka answers as soon as a message arrives, so its default
+    /// (500 ms) costs no latency there. tansu 0.6 sleeps out the rest of the wait even when
+    /// it has messages (`tansu-storage` `service/fetch.rs`), which made each saga hop take
+    /// ~400 ms: `cargo xtask up`, its tests and the bench set it lower for tansu.
+    pub fetch_wait: Duration,
 }
 
 /// See [`KafkaConfig::statistics_interval`].
 const STATISTICS_INTERVAL: Duration = Duration::from_secs(15);
+/// See [`KafkaConfig::fetch_wait`]: librdkafka's own default.
+const FETCH_WAIT: Duration = Duration::from_millis(500);
 
 impl KafkaConfig {
-    /// `KAFKA_BROKERS` (default `127.0.0.1:9092`) and `KAFKA_TOPIC_PARTITIONS` (default 3).
+    /// `KAFKA_BROKERS` (default `127.0.0.1:9092`), `KAFKA_TOPIC_PARTITIONS` (default 3) and
+    /// `KAFKA_FETCH_WAIT_MS` (default 500).
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let config = Self {
             brokers: env.string("KAFKA_BROKERS", "127.0.0.1:9092"),
             topic_partitions: env.parse("KAFKA_TOPIC_PARTITIONS", 3)?,
             topic_prefix: String::new(),
             statistics_interval: STATISTICS_INTERVAL,
+            fetch_wait: env.millis("KAFKA_FETCH_WAIT_MS", FETCH_WAIT)?,
         };
         if config.topic_partitions < 1 {
             return Err(ConfigError::Invalid {
@@ -47,6 +57,7 @@ impl KafkaConfig {
             topic_partitions: 3,
             topic_prefix: String::new(),
             statistics_interval: STATISTICS_INTERVAL,
+            fetch_wait: FETCH_WAIT,
         }
     }
 

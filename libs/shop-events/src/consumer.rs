@@ -509,6 +509,10 @@ fn subscribed_consumer(
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set(
+            "fetch.wait.max.ms",
+            kafka.fetch_wait.as_millis().to_string(),
+        )
+        .set(
             "statistics.interval.ms",
             kafka.statistics_interval.as_millis().to_string(),
         )

@@ -69,13 +69,8 @@ pub(crate) async fn observe(
         if status.is_server_error() {
             span.record("otel.status_code", "ERROR");
         }
-        span.in_scope(|| {
-            tracing::info!(
-                status = status.as_u16(),
-                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-                "request finished"
-            );
-        });
+        let elapsed = started.elapsed();
+        span.in_scope(|| log_finished(status, elapsed));
         response
     };
 
@@ -85,6 +80,26 @@ pub(crate) async fn observe(
     metrics::histogram!("http_server_request_duration_seconds", &labels)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// A request taking longer than this is logged at `info` even when it succeeded.
+const SLOW_REQUEST: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The access log line. Errors and slow requests are logged at `info` (5xx at `warn`); a
+/// fast success only at `debug`, as tower-http's `TraceLayer` does by default. Measured
+/// (`cargo xtask bench`, docs/benchmarks-limits.md): one JSON line per cached product read
+/// cost about a third of the catalog's throughput, while the server span (traces) and the
+/// RED metrics already record every request. `RUST_LOG=info,shop_server=debug` logs them all.
+fn log_finished(status: http::StatusCode, elapsed: std::time::Duration) {
+    let status_code = status.as_u16();
+    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
+    if status.is_server_error() {
+        tracing::warn!(status = status_code, elapsed_ms, "request finished");
+    } else if status.is_client_error() || elapsed >= SLOW_REQUEST {
+        tracing::info!(status = status_code, elapsed_ms, "request finished");
+    } else {
+        tracing::debug!(status = status_code, elapsed_ms, "request finished");
+    }
 }
 
 /// `server.address` and `server.port` from the `Host` header (HTTP semantic conventions),

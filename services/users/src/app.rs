@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::hasher::PasswordHasher;
 use crate::tokens::TokenIssuer;
 use crate::{bootstrap, db, events, routes};
+use anyhow::Context as _;
 use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
 use shop_auth::Verifier;
@@ -51,7 +52,8 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let hasher = PasswordHasher::with_queue_wait(
         config.password_hash_concurrency,
         config.password_hash_queue_wait,
-    );
+    )
+    .context("cannot start the password hashing threads")?;
     bootstrap::ensure_admin(&pool, &hasher, &config.admin).await?;
     let faults = Faults::new(config.faults);
     let readiness = faults.readiness(

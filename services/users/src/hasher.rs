@@ -1,18 +1,27 @@
-//! Password hashing with a bound on how many hashes run at once.
+//! Password hashing with a bound on how many hashes run at once, and on the memory they keep.
 //!
 //! Each Argon2id hash holds 19 MiB for its duration (`domain::password`). Unbounded, 32
 //! sign-ups at once took the service from 14 MiB to 620 MiB resident, far past its
-//! container's limit. So at most `PASSWORD_HASH_CONCURRENCY` hashes run at a time, on
-//! tokio's blocking pool; a request that finds them all busy waits its turn for at most
-//! [`QUEUE_WAIT`], then is answered at once with 503 and `Retry-After` rather than piling
-//! up. Peak memory is then about the idle footprint plus concurrency × 19 MiB (16 + 2 × 19
-//! = 54 MiB with the default 2, under compose's 96 MiB; docs/deploy.md has the budget).
+//! container's limit. So at most `PASSWORD_HASH_CONCURRENCY` hashes run at a time; a
+//! request that finds them all busy waits its turn for at most [`QUEUE_WAIT`], then is
+//! answered at once with 503 and `Retry-After` rather than piling up.
+//!
+//! The hashes run on that many threads of their own, not on tokio's blocking pool. Bounding
+//! how many run at once was not enough (measured: 490–586 MiB under the same burst with two
+//! at a time). After glibc's malloc frees the first 19 MiB block it raises its mmap threshold
+//! past 19 MiB, so later blocks come from the allocating thread's arena and stay resident
+//! when freed, and a burst passes through many blocking-pool threads and arenas. A
+//! long-lived thread reuses its own arena's block for every hash, so peak memory is the
+//! idle footprint plus concurrency × 19 MiB (16 + 2 × 19 = 54 MiB with the default 2, under
+//! compose's 96 MiB; docs/deploy.md has the budget; `cargo xtask bench` measures it).
 
 use crate::domain::password::{self, Password, PasswordHash};
 use std::num::NonZeroUsize;
-use std::sync::Arc;
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 /// How long a request may wait for a free hasher by default: several hashes' worth, so a burst is
 /// smoothed out, but short enough that a client is told to come back instead of timing out.
@@ -22,30 +31,51 @@ pub const QUEUE_WAIT: Duration = Duration::from_secs(2);
 pub enum HashError {
     #[error("password hashing failed: {0}")]
     Argon2(argon2::password_hash::Error),
-    #[error("the password hashing task failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
+    /// The hash panicked (its thread lives on for the next one), or no thread is left.
+    #[error("the password hash panicked")]
+    Panicked,
     /// Every hasher stayed busy for [`QUEUE_WAIT`]: the client should retry shortly.
     #[error("every password hasher is busy")]
     Busy,
 }
 
-/// Hashes and verifies passwords, at most `concurrency` at a time. Cheap to clone.
+/// One hash to run, with where to send its result.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashes and verifies passwords, at most `concurrency` at a time, each on one of as many
+/// threads of its own. Cheap to clone; the threads end when the last clone is dropped.
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     queue_wait: Duration,
 }
 
 impl PasswordHasher {
-    pub fn new(concurrency: NonZeroUsize) -> Self {
+    pub fn new(concurrency: NonZeroUsize) -> std::io::Result<Self> {
         Self::with_queue_wait(concurrency, QUEUE_WAIT)
     }
 
-    pub fn with_queue_wait(concurrency: NonZeroUsize, queue_wait: Duration) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(concurrency.get())),
-            queue_wait,
+    /// Starts the `concurrency` hashing threads; fails if the system cannot start one.
+    pub fn with_queue_wait(
+        concurrency: NonZeroUsize,
+        queue_wait: Duration,
+    ) -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        // One queue for every thread: whichever is free takes the next job. A permit is
+        // taken before a job is queued, so the queue never holds more jobs than threads.
+        let queue = Arc::new(Mutex::new(queue));
+        for index in 0..concurrency.get() {
+            let queue = Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("password-hasher-{index}"))
+                .spawn(move || run_jobs(&queue))?;
         }
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(concurrency.get())),
+            jobs,
+            queue_wait,
+        })
     }
 
     /// A new hash of `password` (see [`password::hash`]).
@@ -80,13 +110,35 @@ impl PasswordHasher {
             })?
             // The semaphore is never closed.
             .map_err(|_| HashError::Busy)?;
-        let result = tokio::task::spawn_blocking(move || {
-            let result = work();
+        let (result_tx, result_rx) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let result = std::panic::catch_unwind(AssertUnwindSafe(work));
             drop(permit);
-            result
-        })
-        .await?;
-        result.map_err(HashError::Argon2)
+            // The request may have gone away meanwhile; nobody is left to tell.
+            let _ = result_tx.send(result);
+        });
+        // The threads hold the queue until every sender, this one included, is dropped.
+        self.jobs.send(job).map_err(|_| HashError::Panicked)?;
+        match result_rx.await {
+            Ok(Ok(result)) => result.map_err(HashError::Argon2),
+            Ok(Err(_)) | Err(_) => Err(HashError::Panicked),
+        }
+    }
+}
+
+/// A hashing thread: takes jobs until the last [`PasswordHasher`] is dropped.
+fn run_jobs(queue: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        // The lock is held only while waiting for a job, never while hashing; a job's
+        // panic is caught inside it, so the lock is never poisoned by one.
+        let job = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        match job {
+            Ok(job) => job(),
+            Err(mpsc::RecvError) => return,
+        }
     }
 }
 
@@ -100,7 +152,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_and_verifies() {
-        let hasher = PasswordHasher::new(NonZeroUsize::MIN);
+        let hasher = PasswordHasher::new(NonZeroUsize::MIN).expect("threads");
         let hash = hasher.hash(password()).await.expect("hash");
         assert!(
             hasher
@@ -118,8 +170,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn hashes_run_on_the_hashers_own_threads_only() {
+        let hasher = PasswordHasher::new(NonZeroUsize::new(2).expect("non-zero")).expect("threads");
+        let names = futures::future::join_all(
+            (0..6).map(|_| hasher.run(|| Ok(std::thread::current().name().map(str::to_owned)))),
+        )
+        .await;
+        let mut names: Vec<String> = names
+            .into_iter()
+            .map(|name| name.expect("ran").expect("a named thread"))
+            .collect();
+        names.sort();
+        names.dedup();
+        assert!(
+            names
+                .iter()
+                .all(|name| name.starts_with("password-hasher-"))
+                && names.len() <= 2,
+            "{names:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_hash_is_an_error_and_the_thread_serves_the_next() {
+        let hasher = PasswordHasher::new(NonZeroUsize::MIN).expect("threads");
+        let panicked = hasher.run::<()>(|| panic!("a hash that panics")).await;
+        assert!(matches!(panicked, Err(HashError::Panicked)), "{panicked:?}");
+        assert_eq!(hasher.available(), 1, "the permit is given back");
+        assert!(
+            hasher.hash(password()).await.is_ok(),
+            "the one thread still hashes"
+        );
+    }
+
+    #[tokio::test]
     async fn a_request_finding_every_hasher_busy_is_refused_after_the_wait() {
-        let hasher = PasswordHasher::with_queue_wait(NonZeroUsize::MIN, Duration::from_millis(1));
+        let hasher = PasswordHasher::with_queue_wait(NonZeroUsize::MIN, Duration::from_millis(1))
+            .expect("threads");
         let busy = {
             let hasher = hasher.clone();
             tokio::spawn(async move { hasher.hash(password()).await })

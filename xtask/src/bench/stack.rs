@@ -97,6 +97,10 @@ impl Layout {
                     "DATABASE_URL".to_owned(),
                     postgres::service_url(schema, database)?,
                 ));
+                vars.push((
+                    "KAFKA_FETCH_WAIT_MS".to_owned(),
+                    crate::broker::TANSU_FETCH_WAIT_MS.to_owned(),
+                ));
             }
             match service.name {
                 "orders" => vars.push(("CATALOG_URL".to_owned(), url("catalog"))),

@@ -111,5 +111,5 @@ async fn a_weak_admin_password_stops_the_bootstrap() {
 
 /// One hash at a time, for calling the bootstrap directly.
 fn hasher() -> users::hasher::PasswordHasher {
-    users::hasher::PasswordHasher::new(std::num::NonZeroUsize::MIN)
+    users::hasher::PasswordHasher::new(std::num::NonZeroUsize::MIN).expect("threads")
 }
