@@ -255,8 +255,8 @@ async fn catalog_throughput(
     let pgbench_db =
         load::PgbenchDatabase::create(format!("harbor_test_bench_pgbench_{}", std::process::id()))
             .await?;
-    // The same catalog without its per-request log line (`RUST_LOG=warn`): how much of a
-    // cached read is the JSON access log.
+    // The same catalog with `RUST_LOG=warn`, which disables the server span and every log
+    // line: how much of a cached read is the telemetry.
     let quiet_port = stack::free_port()?;
     let started = Instant::now();
     let mut quiet = layout.spawn_with(
@@ -283,7 +283,7 @@ async fn catalog_throughput(
             let live = load::run_wrk(wrk, &live_url, THROUGHPUT_SECONDS)?;
             progress::done(&format!(
                 "round {round}: product {:.0} rps ({} errors), pgbench {pgbench:.0} tps, \
-                 product without request logs {:.0} rps, live {:.0} rps",
+                 product with RUST_LOG=warn {:.0} rps, live {:.0} rps",
                 product.requests_per_second,
                 product.errors,
                 unlogged.requests_per_second,

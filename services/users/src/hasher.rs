@@ -6,16 +6,17 @@
 //! request that finds them all busy waits its turn for at most [`QUEUE_WAIT`], then is
 //! answered at once with 503 and `Retry-After` rather than piling up.
 //!
-//! The hashes run on that many threads of their own, not on tokio's blocking pool. Bounding
-//! how many run at once was not enough (measured: 490–586 MiB under the same burst with two
-//! at a time). After glibc's malloc frees the first 19 MiB block it raises its mmap threshold
-//! past 19 MiB, so later blocks come from the allocating thread's arena and stay resident
-//! when freed, and a burst passes through many blocking-pool threads and arenas. A
-//! long-lived thread reuses its own arena's block for every hash, so peak memory is the
-//! idle footprint plus concurrency × 19 MiB (16 + 2 × 19 = 54 MiB with the default 2, under
-//! compose's 96 MiB; docs/deploy.md has the budget; `cargo xtask bench` measures it).
+//! The hashes run on that many threads of their own, each with one [`Memory`] it allocates
+//! at its first hash and reuses for every later one. Bounding how many run at once was not
+//! enough: with a fresh 19 MiB block per hash, glibc's malloc kept 340–590 MiB resident after
+//! 32 sign-ups (`cargo xtask bench`), on tokio's blocking pool and on threads of our own
+//! alike (after the first 19 MiB block is freed it raises its mmap threshold past 19 MiB,
+//! and later blocks come from arenas that do not give them back). With the memory reused,
+//! peak memory is the idle footprint plus concurrency × 19 MiB (16 + 2 × 19 = 54 MiB with
+//! the default 2, under compose's 96 MiB; docs/deploy.md has the budget), and it stays
+//! there once both threads have hashed.
 
-use crate::domain::password::{self, Password, PasswordHash};
+use crate::domain::password::{self, Memory, Password, PasswordHash};
 use std::num::NonZeroUsize;
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
@@ -39,8 +40,8 @@ pub enum HashError {
     Busy,
 }
 
-/// One hash to run, with where to send its result.
-type Job = Box<dyn FnOnce() + Send>;
+/// One hash to run in a thread's memory, with where to send its result.
+type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 
 /// Hashes and verifies passwords, at most `concurrency` at a time, each on one of as many
 /// threads of its own. Cheap to clone; the threads end when the last clone is dropped.
@@ -80,7 +81,8 @@ impl PasswordHasher {
 
     /// A new hash of `password` (see [`password::hash`]).
     pub async fn hash(&self, password: Password) -> Result<PasswordHash, HashError> {
-        self.run(move || password::hash(&password)).await
+        self.run(move |memory| password::hash(&password, memory))
+            .await
     }
 
     /// Whether `candidate` matches `hash` (see [`password::verify`]).
@@ -89,7 +91,7 @@ impl PasswordHasher {
         candidate: String,
         hash: Option<PasswordHash>,
     ) -> Result<bool, HashError> {
-        self.run(move || password::verify(&candidate, hash.as_ref()))
+        self.run(move |memory| password::verify(&candidate, hash.as_ref(), memory))
             .await
     }
 
@@ -100,7 +102,7 @@ impl PasswordHasher {
 
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> Result<T, argon2::password_hash::Error> + Send + 'static,
+        work: impl FnOnce(&mut Memory) -> Result<T, argon2::password_hash::Error> + Send + 'static,
     ) -> Result<T, HashError> {
         let permit = tokio::time::timeout(self.queue_wait, self.permits.clone().acquire_owned())
             .await
@@ -111,8 +113,8 @@ impl PasswordHasher {
             // The semaphore is never closed.
             .map_err(|_| HashError::Busy)?;
         let (result_tx, result_rx) = oneshot::channel();
-        let job: Job = Box::new(move || {
-            let result = std::panic::catch_unwind(AssertUnwindSafe(work));
+        let job: Job = Box::new(move |memory| {
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| work(memory)));
             drop(permit);
             // The request may have gone away meanwhile; nobody is left to tell.
             let _ = result_tx.send(result);
@@ -128,6 +130,8 @@ impl PasswordHasher {
 
 /// A hashing thread: takes jobs until the last [`PasswordHasher`] is dropped.
 fn run_jobs(queue: &Mutex<mpsc::Receiver<Job>>) {
+    // Allocated at the first job, not at start: an idle service stays small.
+    let mut memory: Option<Memory> = None;
     loop {
         // The lock is held only while waiting for a job, never while hashing; a job's
         // panic is caught inside it, so the lock is never poisoned by one.
@@ -136,7 +140,7 @@ fn run_jobs(queue: &Mutex<mpsc::Receiver<Job>>) {
             Err(_) => return,
         };
         match job {
-            Ok(job) => job(),
+            Ok(job) => job(memory.get_or_insert_with(Memory::new)),
             Err(mpsc::RecvError) => return,
         }
     }
@@ -173,7 +177,7 @@ mod tests {
     async fn hashes_run_on_the_hashers_own_threads_only() {
         let hasher = PasswordHasher::new(NonZeroUsize::new(2).expect("non-zero")).expect("threads");
         let names = futures::future::join_all(
-            (0..6).map(|_| hasher.run(|| Ok(std::thread::current().name().map(str::to_owned)))),
+            (0..6).map(|_| hasher.run(|_| Ok(std::thread::current().name().map(str::to_owned)))),
         )
         .await;
         let mut names: Vec<String> = names
@@ -194,7 +198,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_hash_is_an_error_and_the_thread_serves_the_next() {
         let hasher = PasswordHasher::new(NonZeroUsize::MIN).expect("threads");
-        let panicked = hasher.run::<()>(|| panic!("a hash that panics")).await;
+        let panicked = hasher.run::<()>(|_| panic!("a hash that panics")).await;
         assert!(matches!(panicked, Err(HashError::Panicked)), "{panicked:?}");
         assert_eq!(hasher.available(), 1, "the permit is given back");
         assert!(

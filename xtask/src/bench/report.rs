@@ -152,7 +152,8 @@ pub struct CatalogRound {
     pub product_rps: f64,
     pub product_errors: u64,
     pub pgbench_tps: f64,
-    /// The same product from a second catalog process with `RUST_LOG=warn`.
+    /// The same product from a second catalog process with `RUST_LOG=warn`: no server span
+    /// and no access log line.
     pub unlogged_product_rps: f64,
     pub live_rps: f64,
 }
@@ -543,10 +544,11 @@ fn catalog_section(
         "## Catalog product reads against the database\n\n\
          One product, `wrk -c16 -t2 -d10s`, then `pgbench -S -M prepared -c16 -j2 -T10` on a \
          scratch pgbench database (scale 1) of the same Postgres, then the same product from a \
-         second catalog process with `RUST_LOG=warn` (no JSON access-log line per request; the \
-         measured one logs as compose runs it: `info`, JSON, to a file), then `/health/live` of \
-         the first catalog (the bare HTTP stack, not logged), in turns; ratios are per round.\n\n\
-         | round | product reads (rps) | errors | pgbench -S (tps) | ratio | without request logs (rps) | its ratio | `/health/live` (rps) |\n|---|---|---|---|---|---|---|---|"
+         second catalog process with `RUST_LOG=warn` (no server spans and no log lines at all; \
+         the measured one runs as compose runs it: `info`, JSON, to a file, which records a span \
+         per request and logs errors and slow requests), then `/health/live` of the first \
+         catalog (the bare HTTP stack, no span), in turns; ratios are per round.\n\n\
+         | round | product reads (rps) | errors | pgbench -S (tps) | ratio | with `RUST_LOG=warn` (rps) | its ratio | `/health/live` (rps) |\n|---|---|---|---|---|---|---|---|"
     )?;
     for (i, round) in catalog.rounds.iter().enumerate() {
         writeln!(
