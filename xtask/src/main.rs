@@ -18,6 +18,8 @@
 //! cargo xtask slo [--every SECONDS]   each hop's availability, their product, the measured end to end
 //! cargo xtask events tail <topic>   print a topic's events as they arrive
 //! cargo xtask events redrive <topic>   publish what was dead-lettered from it again
+//! cargo xtask schemathesis   start the five services on a database of their own and run
+//!                       schemathesis (schemathesis.toml: every check, admin and customer)
 //! cargo xtask openapi   rewrite each service's committed openapi.json from the code
 //! cargo xtask sqlx-prepare [PACKAGE…]   refresh the compile-time query data in .sqlx/
 //! ```
@@ -34,6 +36,7 @@ mod lambda;
 mod monkey;
 mod postgres;
 mod progress;
+mod schemathesis;
 mod services;
 mod slo;
 mod sqlx_prepare;
@@ -43,7 +46,7 @@ mod workspace;
 use anyhow::{Context, bail};
 use std::process::Command;
 
-const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|bench|lambda [--starts N] [--requests N] [--release]|image [--release]|chaos|slo [--every SECONDS]|events <tail|redrive> TOPIC|openapi|sqlx-prepare [PACKAGE…]>";
+const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|bench|lambda [--starts N] [--requests N] [--release]|image [--release]|chaos|slo [--every SECONDS]|events <tail|redrive> TOPIC|schemathesis|openapi|sqlx-prepare [PACKAGE…]>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -84,6 +87,7 @@ fn main() -> anyhow::Result<()> {
             command.env("UPDATE_CONTRACTS", "1");
             workspace::run(command)
         }
+        Some("schemathesis") => runtime.block_on(schemathesis_alone()),
         Some("bench") => runtime.block_on(bench::run()),
         Some("lambda") => {
             let plan = lambda::Plan::from_args(&args[1..])?;
@@ -194,6 +198,30 @@ async fn image_check(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `cargo xtask schemathesis`: the contract check of `test` on its own, against the debug
+/// binaries on the host and a database of their own.
+async fn schemathesis_alone() -> anyhow::Result<()> {
+    infra().await?;
+    progress::step("building the services");
+    services::build()?;
+    let database = format!("harbor_test_schemathesis_{}", std::process::id());
+    shop_db::provision::provision(&postgres::admin_url(), &database).await?;
+    // On the host, not in the image: `test` checks the image, this is for iterating.
+    let env = services::local_env(&database);
+    let outcome = async {
+        let running = services::start_all(services::on_host(&env))?;
+        let outcome = match services::wait_until_ready(&running).await {
+            Ok(()) => schemathesis::run().await,
+            Err(error) => Err(error),
+        };
+        services::stop_all(running);
+        outcome
+    }
+    .await;
+    shop_db::provision::drop_database(&postgres::admin_url(), &database).await?;
+    outcome
+}
+
 async fn test() -> anyhow::Result<()> {
     test_with(broker::start_install_if_missing()?).await
 }
@@ -292,7 +320,8 @@ async fn test_with(tansu: Option<broker::Install>) -> anyhow::Result<()> {
             "10s",
             "--report-file",
             &report.to_string_lossy(),
-        ])
+        ])?;
+        schemathesis::run().await
     })
     .await;
     shop_db::provision::drop_database(&postgres::admin_url(), &database).await?;

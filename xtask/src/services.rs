@@ -121,10 +121,10 @@ pub fn local_env(database: &str) -> BTreeMap<&'static str, Vec<(String, String)>
     all
 }
 
-const ADMIN_EMAIL: &str = "admin@harbor.shop";
+pub const ADMIN_EMAIL: &str = "admin@harbor.shop";
 
 /// `ADMIN_PASSWORD` from the environment, or the local demo's well-known one.
-fn admin_password() -> String {
+pub fn admin_password() -> String {
     std::env::var("ADMIN_PASSWORD").unwrap_or_else(|_| "harbor-admin-demo".to_owned())
 }
 

@@ -13,8 +13,8 @@ pub struct Money {
     /// In the currency's minor unit (cents for EUR).
     #[schema(example = 1299)]
     pub amount_minor: i64,
-    /// ISO 4217 code.
-    #[schema(example = "EUR")]
+    /// ISO 4217 code: three upper-case letters.
+    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
     pub currency: String,
 }
 
@@ -41,8 +41,41 @@ impl std::fmt::Display for Money {
     }
 }
 
+/// `deserialize_with` for a `u32` the contract calls an `integer`: JSON Schema counts `87.0`
+/// as one, so it is accepted as 87; `87.5` and anything out of range are refused.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    struct Whole;
+    impl serde::de::Visitor<'_> for Whole {
+        type Value = u32;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a whole number from 0 to 4294967295")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u32, E> {
+            u32::try_from(v)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u32, E> {
+            u32::try_from(v).map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<u32, E> {
+            let whole = v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v);
+            if whole {
+                // Checked just above: whole and in range, so the cast is exact.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                Ok(v as u32)
+            } else {
+                Err(E::invalid_value(serde::de::Unexpected::Float(v), &self))
+            }
+        }
+    }
+    deserializer.deserialize_any(Whole)
+}
+
 /// The largest page a client may ask for.
 pub const MAX_PER_PAGE: u32 = 100;
+
+/// The last page number there can be: the largest `int32`, the format the contract gives.
+pub const MAX_PAGE: u32 = i32::MAX as u32;
 
 /// `?page=1&per_page=20`: pages count from 1.
 #[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
@@ -50,7 +83,7 @@ pub const MAX_PER_PAGE: u32 = 100;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page number, from 1.
-    #[param(minimum = 1, default = 1)]
+    #[param(minimum = 1, maximum = 2147483647, default = 1)]
     pub page: u32,
     /// Items per page, at most 100.
     #[param(minimum = 1, maximum = 100, default = 20)]
@@ -69,8 +102,8 @@ impl Default for PageQuery {
 impl PageQuery {
     /// The name of the invalid parameter and why, if any.
     pub fn validate(&self) -> Result<(), (&'static str, &'static str)> {
-        if self.page == 0 {
-            return Err(("page", "must be at least 1"));
+        if self.page == 0 || self.page > MAX_PAGE {
+            return Err(("page", "must be between 1 and 2147483647"));
         }
         if self.per_page == 0 || self.per_page > MAX_PER_PAGE {
             return Err(("per_page", "must be between 1 and 100"));
@@ -127,8 +160,25 @@ mod tests {
         let page = |page, per_page| PageQuery { page, per_page };
         assert!(page(1, 100).validate().is_ok());
         assert_eq!(page(0, 10).validate().unwrap_err().0, "page");
+        assert_eq!(page(MAX_PAGE + 1, 10).validate().unwrap_err().0, "page");
+        assert!(page(MAX_PAGE, 10).validate().is_ok());
         assert_eq!(page(1, 101).validate().unwrap_err().0, "per_page");
         assert_eq!(page(3, 20).offset(), 40);
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_as_floats() {
+        #[derive(Debug, Deserialize)]
+        struct Line {
+            #[serde(deserialize_with = "whole_number")]
+            quantity: u32,
+        }
+        let parse = |json: &str| serde_json::from_str::<Line>(json).map(|l| l.quantity);
+        assert_eq!(parse(r#"{"quantity":87}"#).ok(), Some(87));
+        assert_eq!(parse(r#"{"quantity":87.0}"#).ok(), Some(87));
+        assert!(parse(r#"{"quantity":87.5}"#).is_err());
+        assert!(parse(r#"{"quantity":-1}"#).is_err());
+        assert!(parse(r#"{"quantity":"1"}"#).is_err());
     }
 
     #[test]

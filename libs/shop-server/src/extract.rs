@@ -3,6 +3,10 @@
 //! axum's own `Json` and `Query` reject with plain text; these wrap the same parsing and
 //! report `422 /problems/validation` with the field's path (`items[0].quantity`), or
 //! `400`/`415` when the body is not JSON at all.
+//!
+//! They also refuse the NUL character in any string (`422`, naming the field): Postgres
+//! cannot store it in `text`, so it must never get that far. The contract says so: every
+//! plain string schema carries the pattern [`NO_NUL_PATTERN`].
 
 use crate::problem::{FieldError, Problem};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -10,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// A JSON request body or response.
 #[derive(Debug, Clone, Copy, Default)]
@@ -47,21 +51,59 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
+/// The pattern the contract gives every string without a format of its own: no NUL.
+pub const NO_NUL_PATTERN: &str = "^[^\\u0000]*$";
+
+const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
 /// Parses a JSON document, turning serde's error into a field-level problem.
+///
+/// In two steps, a JSON value first: a string's NUL is found wherever it is, keys included,
+/// before any type sees it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let inner = error.inner();
-        if inner.is_syntax() || inner.is_eof() || inner.is_io() {
-            Problem::bad_request(format!("the body is not valid JSON: {inner}"))
-        } else {
-            field_problem(&error.path().to_string(), &inner.to_string())
-        }
-    })?;
+    let document = serde_json::Value::deserialize(&mut deserializer)
+        .map_err(|error| Problem::bad_request(format!("the body is not valid JSON: {error}")))?;
     deserializer.end().map_err(|e| {
         Problem::bad_request(format!("trailing characters after the JSON body: {e}"))
     })?;
-    Ok(value)
+    if let Some(field) = nul_in(&document, String::new()) {
+        return Err(Problem::invalid_field(field, NUL_MESSAGE));
+    }
+    serde_path_to_error::deserialize(document)
+        .map_err(|error| field_problem(&error.path().to_string(), &error.inner().to_string()))
+}
+
+/// The path (as serde_path_to_error writes it) of the first string holding a NUL.
+fn nul_in(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    let or_root = |path: String| {
+        if path.is_empty() {
+            ".".to_owned()
+        } else {
+            path
+        }
+    };
+    match value {
+        Value::String(text) => text.contains('\0').then(|| or_root(path)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_in(item, format!("{path}[{i}]"))),
+        Value::Object(members) => members.iter().find_map(|(key, member)| {
+            let at = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(at)
+            } else {
+                nul_in(member, at)
+            }
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => None,
+    }
 }
 
 /// Query string parameters.
@@ -77,6 +119,11 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        if let Some((key, _)) = url_form_parse(query.as_bytes())
+            .find(|(key, value)| key.contains('\0') || value.contains('\0'))
+        {
+            return Err(Problem::invalid_field(key.into_owned(), NUL_MESSAGE));
+        }
         let deserializer = serde_urlencoded::Deserializer::new(url_form_parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
             .map(Query)
@@ -96,6 +143,10 @@ where
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // `%00` is the only way a NUL gets into a path.
+        if parts.uri.path().contains("%00") {
+            return Err(Problem::invalid_field("path", NUL_MESSAGE));
+        }
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
             Err(rejection) => {
@@ -207,6 +258,33 @@ mod tests {
     #[test]
     fn rejects_unknown_fields_by_name() {
         assert_eq!(field_of(r#"{"items":[],"total":0}"#), "total");
+    }
+
+    #[test]
+    fn names_the_string_with_a_nul() {
+        assert_eq!(
+            field_of(r#"{"items":[{"product_id":"a\u0000b","quantity":1}]}"#),
+            "items[0].product_id"
+        );
+        assert_eq!(field_of(r#"{"items":[],"to\u0000tal":0}"#), "to\u{0}tal");
+    }
+
+    #[tokio::test]
+    async fn a_nul_in_the_query_is_refused_by_name() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Search {
+            category: Option<String>,
+        }
+        let request = http::Request::get("/v1/products?category=a%00b")
+            .body(())
+            .expect("a request");
+        let (mut parts, ()) = request.into_parts();
+        let problem = Query::<Search>::from_request_parts(&mut parts, &())
+            .await
+            .expect_err("must be rejected");
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.errors[0].field, "category");
     }
 
     #[test]

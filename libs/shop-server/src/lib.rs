@@ -21,6 +21,7 @@
 
 mod application;
 pub mod config;
+mod contract;
 mod deadline;
 pub mod extract;
 pub mod health;

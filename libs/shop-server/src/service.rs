@@ -1,6 +1,7 @@
 //! Assembling a service's router: its own API plus the standard endpoints and middleware.
 
 use crate::application::Application;
+use crate::contract;
 use crate::deadline;
 use crate::health::{self, Readiness};
 use crate::middleware;
@@ -178,7 +179,16 @@ where
 /// The service's own paths plus the standard endpoints, described.
 fn complete_document(info: ServiceInfo, mut doc: OpenApi) -> OpenApi {
     doc.merge(standard_endpoints(Readiness::default()).into_openapi());
-    describe(info, doc)
+    let doc = describe(info, doc);
+    // A document utoipa wrote always reads back; if it did not, the contract test (which
+    // compares with the committed copy) fails on the missing shared answers.
+    match contract::complete(doc.clone()) {
+        Ok(complete) => complete,
+        Err(error) => {
+            tracing::error!(%error, "the OpenAPI document could not be completed");
+            doc
+        }
+    }
 }
 
 fn standard_endpoints(readiness: Readiness) -> OpenApiRouter {

@@ -45,20 +45,33 @@ pub struct Product {
 #[serde(deny_unknown_fields)]
 pub struct ProductDraft {
     /// Upper-case letters, digits and single hyphens, 3 to 40 characters.
-    #[schema(example = "CT-ESP-001")]
+    #[schema(
+        example = "CT-ESP-001",
+        min_length = 3,
+        max_length = 40,
+        pattern = "^[A-Z0-9]+(-[A-Z0-9]+)*$"
+    )]
     pub sku: String,
-    /// 1 to 200 characters.
+    /// 1 to 200 characters, not all of them spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000]*\S[^\u0000]*$"
+    )]
     pub name: String,
     /// At most 5000 characters.
+    #[schema(max_length = 5000)]
     pub description: String,
     /// The slug of an existing category.
-    #[schema(example = "coffee-tea")]
+    #[schema(example = "coffee-tea", pattern = r"^[^\u0000]*\S[^\u0000]*$")]
     pub category_slug: String,
     pub price: Money,
     #[schema(minimum = 0)]
     pub stock: i32,
-    /// A path on the storefront (`/images/…`) or an `http(s)://` URL.
+    /// A path on the storefront (`/images/…`) or an `http(s)://` URL, without spaces, at
+    /// most 2000 characters.
     #[serde(default)]
+    #[schema(max_length = 2000, pattern = r"^(/|https?://)[^\s\u0000]*$")]
     pub image_url: Option<String>,
 }
 

@@ -27,13 +27,16 @@ const MAX_SEARCH_CHARS: usize = 200;
 pub struct ProductQuery {
     /// Full-text search in names and descriptions, web search style (`"cold brew" -decaf`);
     /// the best matches come first. At most 200 characters.
-    #[param(example = "coffee")]
+    #[param(example = "coffee", max_length = 200)]
     q: Option<String>,
     /// Only the products of the category with this slug. An unknown slug matches nothing:
     /// the page is empty.
     #[param(example = "coffee-tea")]
     category: Option<String>,
-    /// Only these products: comma-separated ids, at most 100.
+    /// Only these products: comma-separated ids (hyphenated, no spaces), at most 100.
+    #[param(
+        pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(,[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}){0,99})?$"
+    )]
     ids: Option<String>,
 }
 
@@ -73,12 +76,16 @@ fn non_empty(value: Option<String>) -> Option<String> {
 
 /// `a,b,c` into ids; an empty string is an empty list.
 fn parse_ids(ids: &str) -> Result<Vec<Uuid>, &'static str> {
-    if ids.trim().is_empty() {
+    if ids.is_empty() {
         return Ok(Vec::new());
     }
+    // Exactly the contract's pattern: the hyphenated form only, no spaces.
     let ids = ids
         .split(',')
-        .map(|id| Uuid::parse_str(id.trim()))
+        .map(|id| match id.len() {
+            36 => Uuid::try_parse(id).map_err(|_| ()),
+            _ => Err(()),
+        })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| "must be comma-separated UUIDs")?;
     if ids.len() > MAX_IDS {

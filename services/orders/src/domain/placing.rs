@@ -16,6 +16,7 @@ pub const MAX_QUANTITY: u32 = 100;
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrder {
     /// 1 to 50 lines, each product at most once.
+    #[schema(min_items = 1, max_items = 50)]
     pub items: Vec<OrderItem>,
 }
 
@@ -25,6 +26,7 @@ pub struct OrderItem {
     pub product_id: Uuid,
     /// 1 to 100.
     #[schema(minimum = 1, maximum = 100)]
+    #[serde(deserialize_with = "shop_api::whole_number")]
     pub quantity: u32,
 }
 

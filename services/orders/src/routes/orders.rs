@@ -26,7 +26,9 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// for a product orders has not heard of yet), never from the client. Repeating the request with the same `Idempotency-Key` returns the same order
 /// and creates nothing (`Idempotent-Replayed: true`).
 #[utoipa::path(post, path = "/v1/orders", tag = "orders",
-    params(("Idempotency-Key" = String, Header, description = "A unique key per order the client means to place (1 to 255 characters), reused on retries")),
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255,
+        pattern = "^[ \t]*[!-~]([ -~]*[!-~])?[ \t]*$",
+        description = "A unique key per order the client means to place (1 to 255 visible ASCII characters), reused on retries")),
     request_body = PlaceOrder,
     security(("bearer" = [])),
     responses(
@@ -215,13 +217,15 @@ fn accepted(order: Order, replayed: bool) -> Response {
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<String, Problem> {
-    let key = headers
+    let raw = headers
         .get(IDEMPOTENCY_KEY)
-        .map(|value| value.to_str().map(str::trim))
+        .map(|value| value.to_str())
         .transpose()
         .map_err(|_| Problem::invalid_field("Idempotency-Key", "must be visible ASCII"))?
         .unwrap_or_default();
-    if key.is_empty() || key.len() > 255 {
+    // The length as sent, as the contract's `maxLength` counts it.
+    let key = raw.trim();
+    if key.is_empty() || raw.len() > 255 {
         return Err(Problem::new(
             StatusCode::BAD_REQUEST,
             "idempotency-key-required",

@@ -19,7 +19,7 @@ use uuid::Uuid;
 #[serde(deny_unknown_fields)]
 pub struct Registration {
     /// Unique, whatever its case.
-    #[schema(example = "ada@example.com", max_length = 254)]
+    #[schema(example = "ada@example.com", format = "email", max_length = 254)]
     email: String,
     /// 1 to 100 characters.
     #[schema(example = "Ada Lovelace", min_length = 1, max_length = 100)]
