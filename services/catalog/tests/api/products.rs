@@ -145,6 +145,13 @@ async fn refuses_bad_parameters_by_name() {
         (format!("ids={},x", Uuid::now_v7()), "ids"),
         (format!("ids={too_many_ids}"), "ids"),
         (format!("q={}", "a".repeat(201)), "q"),
+        // int32, as the contract's format says: one more was once accepted.
+        ("page=2147483648".to_owned(), "page"),
+        // Only the hyphenated form the contract's pattern allows.
+        (format!("ids={}", Uuid::now_v7().simple()), "ids"),
+        // A NUL once reached Postgres, which refused it: a 500.
+        ("category=%00coffee".to_owned(), "category"),
+        ("q=cold%00brew".to_owned(), "q"),
     ] {
         let response = app.get(&format!("/v1/products?{query}")).await;
         assert_eq!(invalid_fields(response).await, [field], "{query}");

@@ -296,3 +296,31 @@ async fn orders_are_taken_while_catalog_is_unreachable() {
     let problem: Value = unknown.json().await.unwrap();
     assert_eq!(problem["type"], "/problems/unavailable");
 }
+
+/// What the contract allows is accepted: JSON Schema counts `2.0` as an integer, and
+/// schemathesis once found it refused.
+#[tokio::test]
+async fn a_whole_quantity_written_as_a_float_is_accepted() {
+    let app = spawn_app().await;
+    let customer = app.customer();
+    let products = app.products().await;
+    let body = json!({ "items": [{ "product_id": products[0]["id"], "quantity": 2.0 }] });
+    let response = app.place(&customer.token, &new_key(), &body).await;
+    assert_eq!(response.status(), 202);
+    let half = json!({ "items": [{ "product_id": products[0]["id"], "quantity": 1.5 }] });
+    let response = app.place(&customer.token, &new_key(), &half).await;
+    assert_eq!(response.status(), 422);
+}
+
+/// A page past `int32` (the contract's format) is refused, not served as an empty page.
+#[tokio::test]
+async fn a_page_out_of_range_is_refused() {
+    let app = spawn_app().await;
+    let customer = app.customer();
+    let response = app
+        .get_as(&customer.token, "/v1/orders?page=2147483648")
+        .await;
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "page");
+}

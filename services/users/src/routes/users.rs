@@ -21,8 +21,13 @@ pub struct Registration {
     /// Unique, whatever its case.
     #[schema(example = "ada@example.com", format = "email", max_length = 254)]
     email: String,
-    /// 1 to 100 characters.
-    #[schema(example = "Ada Lovelace", min_length = 1, max_length = 100)]
+    /// 1 to 100 characters, not all of them spaces, none a control character.
+    #[schema(
+        example = "Ada Lovelace",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     name: String,
     /// 10 to 256 characters.
     #[schema(example = "correct horse battery", min_length = 10, max_length = 256)]

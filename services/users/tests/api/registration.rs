@@ -218,3 +218,17 @@ async fn a_burst_of_sign_ups_is_bounded_and_loses_no_one() {
         );
     }
 }
+
+/// Postgres cannot store a NUL in `text`: it must be refused by name before, never a 500.
+#[tokio::test]
+async fn a_nul_in_any_field_is_refused_naming_it() {
+    let app = spawn_app().await;
+    for (email, name, field) in [
+        ("ada\u{0}@example.com", "Ada", "email"),
+        ("ada@example.com", "Ada\u{0}Lovelace", "name"),
+    ] {
+        let (status, problem) = problem(app.register(email, name, PASSWORD).await).await;
+        assert_eq!(status, 422, "{field}: {problem}");
+        assert_eq!(invalid_fields(&problem), [field]);
+    }
+}
