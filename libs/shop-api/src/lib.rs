@@ -10,8 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Money {
-    /// In the currency's minor unit (cents for EUR).
-    #[schema(example = 1299)]
+    /// In the currency's minor unit (cents for EUR); the shop has no negative amounts.
+    #[schema(example = 1299, minimum = 0)]
     pub amount_minor: i64,
     /// ISO 4217 code: three upper-case letters.
     #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]

@@ -27,7 +27,7 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// and creates nothing (`Idempotent-Replayed: true`).
 #[utoipa::path(post, path = "/v1/orders", tag = "orders",
     params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255,
-        pattern = "^[ \t]*[!-~]([ -~]*[!-~])?[ \t]*$",
+        pattern = "^[!-~]([ -~]*[!-~])?$",
         description = "A unique key per order the client means to place (1 to 255 visible ASCII characters), reused on retries")),
     request_body = PlaceOrder,
     security(("bearer" = [])),
