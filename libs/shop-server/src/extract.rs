@@ -68,10 +68,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         Problem::bad_request(format!("trailing characters after the JSON body: {e}"))
     })?;
     if let Some(field) = nul_in(&document, String::new()) {
-        return Err(Problem::invalid_field(field, NUL_MESSAGE));
+        return Err(nul_problem(&field));
     }
     serde_path_to_error::deserialize(document)
         .map_err(|error| field_problem(&error.path().to_string(), &error.inner().to_string()))
+}
+
+/// The problem for a NUL in `field`, which is named with its NUL written as `\0`: the
+/// answer must not hold what the request may not.
+fn nul_problem(field: &str) -> Problem {
+    Problem::invalid_field(field.replace('\0', "\\0"), NUL_MESSAGE)
 }
 
 /// The path (as serde_path_to_error writes it) of the first string holding a NUL.
@@ -122,7 +128,7 @@ where
         if let Some((key, _)) = url_form_parse(query.as_bytes())
             .find(|(key, value)| key.contains('\0') || value.contains('\0'))
         {
-            return Err(Problem::invalid_field(key.into_owned(), NUL_MESSAGE));
+            return Err(nul_problem(&key));
         }
         let deserializer = serde_urlencoded::Deserializer::new(url_form_parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
@@ -266,7 +272,7 @@ mod tests {
             field_of(r#"{"items":[{"product_id":"a\u0000b","quantity":1}]}"#),
             "items[0].product_id"
         );
-        assert_eq!(field_of(r#"{"items":[],"to\u0000tal":0}"#), "to\u{0}tal");
+        assert_eq!(field_of(r#"{"items":[],"to\u0000tal":0}"#), r"to\0tal");
     }
 
     #[tokio::test]
