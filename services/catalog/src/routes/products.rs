@@ -276,8 +276,12 @@ mod tests {
     #[test]
     fn ids_are_comma_separated_uuids() {
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        assert_eq!(parse_ids(&format!("{a}, {b}")), Ok(vec![a, b]));
+        assert_eq!(parse_ids(&format!("{a},{b}")), Ok(vec![a, b]));
         assert_eq!(parse_ids(""), Ok(vec![]));
+        // Exactly the contract's pattern: no spaces, only the hyphenated form.
+        assert!(parse_ids(&format!("{a}, {b}")).is_err());
+        assert!(parse_ids(&a.simple().to_string()).is_err());
+        assert!(parse_ids(" ").is_err());
         assert!(parse_ids("nope").is_err());
         assert!(parse_ids(&format!("{a},")).is_err());
         let many = vec![a.to_string(); MAX_IDS + 1].join(",");
