@@ -191,7 +191,7 @@ async fn image_check(args: &[String]) -> anyhow::Result<()> {
     progress::step("the runtime image: every service in distroless cc-debian12's file system");
     let database = format!("harbor_test_image_{}", std::process::id());
     shop_db::provision::provision(&postgres::admin_url(), &database).await?;
-    let outcome = in_the_image(profile, &database, |_| async { Ok(()) }).await;
+    let outcome = in_the_image(profile, &database, |_, _| async { Ok(()) }).await;
     shop_db::provision::drop_database(&postgres::admin_url(), &database).await?;
     outcome?;
     progress::done("the images would run");
@@ -211,7 +211,7 @@ async fn schemathesis_alone() -> anyhow::Result<()> {
     let outcome = async {
         let running = services::start_all(services::on_host(&env))?;
         let outcome = match services::wait_until_ready(&running).await {
-            Ok(()) => schemathesis::run().await,
+            Ok(()) => schemathesis::run(&services::admin_password()).await,
             Err(error) => Err(error),
         };
         services::stop_all(running);
@@ -300,29 +300,35 @@ async fn test_with(tansu: Option<broker::Install>) -> anyhow::Result<()> {
     // A database of its own, so the run neither depends on nor disturbs the demo's `shop`.
     let database = format!("harbor_test_load_{}", std::process::id());
     shop_db::provision::provision(&postgres::admin_url(), &database).await?;
-    let outcome = in_the_image(services::Profile::Debug, &database, |_| async {
-        progress::step("load test: shoppers on the storefront (register, browse, cart, checkout)");
-        let report = workspace::root().join("target/load-tests/smoke.html");
-        // Fails on any failed request or step, and if a step of the mix never ran.
-        workspace::cargo(&[
-            "run",
-            "--quiet",
-            "--package",
-            "load-tests",
-            "--",
-            "--host",
-            "http://127.0.0.1:8080",
-            "--users",
-            "4",
-            "--hatch-rate",
-            "4",
-            "--run-time",
-            "10s",
-            "--report-file",
-            &report.to_string_lossy(),
-        ])?;
-        schemathesis::run().await
-    })
+    let outcome = in_the_image(
+        services::Profile::Debug,
+        &database,
+        |_, admin_password| async move {
+            progress::step(
+                "load test: shoppers on the storefront (register, browse, cart, checkout)",
+            );
+            let report = workspace::root().join("target/load-tests/smoke.html");
+            // Fails on any failed request or step, and if a step of the mix never ran.
+            workspace::cargo(&[
+                "run",
+                "--quiet",
+                "--package",
+                "load-tests",
+                "--",
+                "--host",
+                "http://127.0.0.1:8080",
+                "--users",
+                "4",
+                "--hatch-rate",
+                "4",
+                "--run-time",
+                "10s",
+                "--report-file",
+                &report.to_string_lossy(),
+            ])?;
+            schemathesis::run(&admin_password).await
+        },
+    )
     .await;
     shop_db::provision::drop_database(&postgres::admin_url(), &database).await?;
     outcome?;
@@ -333,7 +339,7 @@ async fn test_with(tansu: Option<broker::Install>) -> anyhow::Result<()> {
 /// Runs the five `profile` binaries inside the runtime image's file system with the
 /// environment compose gives them, against the real Postgres (`database`) and broker;
 /// waits until each is ready, runs each one's `healthcheck` inside the image, then `then`
-/// while they serve. Without root (chroot) the services run on the host instead, except in
+/// while they serve, with the administrator's password they were given. Without root (chroot) the services run on the host instead, except in
 /// CI, which must check the image.
 async fn in_the_image<F, Fut>(
     profile: services::Profile,
@@ -341,7 +347,7 @@ async fn in_the_image<F, Fut>(
     then: F,
 ) -> anyhow::Result<()>
 where
-    F: FnOnce(&services::Running) -> Fut,
+    F: FnOnce(&services::Running, String) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
     let local_env = services::local_env(database);
@@ -407,7 +413,12 @@ where
             }
             progress::done("`<service> healthcheck` answers 0 inside the image for all five");
         }
-        then(&running).await
+        // Compose's default in the image, `ADMIN_PASSWORD` or the demo's on the host.
+        let admin_password = env_of("users")
+            .into_iter()
+            .find(|(key, _)| key == "ADMIN_PASSWORD")
+            .map_or_else(services::admin_password, |(_, value)| value);
+        then(&running, admin_password).await
     }
     .await;
     services::stop_all(running);

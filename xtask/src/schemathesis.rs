@@ -23,20 +23,15 @@ struct Identity {
 }
 
 /// Runs schemathesis against each of the five services (as started by `in_the_image` or
-/// `up`); fails if any check failed on any of them, after all have run.
-pub async fn run() -> anyhow::Result<()> {
+/// `up`), signing in the administrator with `admin_password`; fails if any check failed on
+/// any of them, after all have run.
+pub async fn run(admin_password: &str) -> anyhow::Result<()> {
     let binary = install()?;
     let http = reqwest::Client::new();
     let users = url("users", "");
     let admin = Identity {
         name: "admin",
-        token: sign_in(
-            &http,
-            &users,
-            services::ADMIN_EMAIL,
-            &services::admin_password(),
-        )
-        .await?,
+        token: sign_in(&http, &users, services::ADMIN_EMAIL, admin_password).await?,
     };
     let customer = Identity {
         name: "customer",
