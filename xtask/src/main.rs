@@ -1,7 +1,8 @@
 //! `cargo xtask`: everything you do to Harbor Shop besides editing code.
 //!
 //! ```text
-//! cargo xtask up        provision, build, start all services, print their URLs; Ctrl-C stops
+//! cargo xtask up [--only NAME,…]   provision, build, start all services (or the named ones
+//!                       and those they call), print their URLs; Ctrl-C stops
 //! cargo xtask infra     provision Postgres and the Kafka broker only, and leave them running
 //! cargo xtask down      stop what `up` or `infra` started
 //! cargo xtask test      provision, then every test suite of the workspace, then a load test
@@ -46,13 +47,13 @@ mod workspace;
 use anyhow::{Context, bail};
 use std::process::Command;
 
-const USAGE: &str = "usage: cargo xtask <up|infra|down|test|ci|bench|lambda [--starts N] [--requests N] [--release]|image [--release]|chaos|slo [--every SECONDS]|events <tail|redrive> TOPIC|schemathesis|openapi|sqlx-prepare [PACKAGE…]>";
+const USAGE: &str = "usage: cargo xtask <up [--only SERVICE,…]|infra|down|test|ci|bench|lambda [--starts N] [--requests N] [--release]|image [--release]|chaos|slo [--every SECONDS]|events <tail|redrive> TOPIC|schemathesis|openapi|sqlx-prepare [PACKAGE…]>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runtime = tokio::runtime::Runtime::new().context("tokio runtime")?;
     match args.first().map(String::as_str) {
-        Some("up") => runtime.block_on(up()),
+        Some("up") => runtime.block_on(up(&args[1..])),
         Some("infra") => runtime.block_on(infra()).map(|_| ()),
         Some("down") => down(),
         Some("test") => runtime.block_on(test()),
@@ -121,19 +122,31 @@ async fn infra() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn up() -> anyhow::Result<()> {
+/// `up [--only NAME[,NAME…]]`: all five services, or the named ones and those they call.
+async fn up(args: &[String]) -> anyhow::Result<()> {
+    let only: Option<Vec<String>> = match args {
+        [] => None,
+        [flag, names] if flag == "--only" => Some(
+            names
+                .split(',')
+                .map(|name| name.trim().to_owned())
+                .collect(),
+        ),
+        _ => bail!("usage: cargo xtask up [--only SERVICE[,SERVICE…]]"),
+    };
+    let selected = services::with_what_they_need(only.as_deref())?;
     infra().await?;
     progress::step("building the services");
-    services::build()?;
+    services::build_these(&selected)?;
     progress::step("starting the services");
     let env = services::local_env(postgres::SHOP_DATABASE);
-    let mut running = services::start_all(services::on_host(&env))?;
+    let mut running = services::start(&selected, services::on_host(&env))?;
     let ready = services::wait_until_ready(&running).await;
     if let Err(error) = ready {
         services::stop_all(running);
         return Err(error);
     }
-    services::print_table();
+    services::print_table(&selected);
     println!(
         "\nLogs: target/harbor/logs/. A service that exits is reported and started again.\n\
          Press Ctrl-C to stop."

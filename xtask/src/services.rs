@@ -7,11 +7,13 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A service: its binary's name, its port, and the schema it owns (storefront owns none).
+/// A service: its binary's name, its port, the schema it owns (storefront owns none), and
+/// the services it calls (`cargo xtask up --only` starts those too).
 pub struct Service {
     pub name: &'static str,
     pub port: u16,
     pub schema: Option<&'static str>,
+    pub needs: &'static [&'static str],
 }
 
 pub const SERVICES: [Service; 5] = [
@@ -19,26 +21,31 @@ pub const SERVICES: [Service; 5] = [
         name: "users",
         port: 8081,
         schema: Some("users"),
+        needs: &[],
     },
     Service {
         name: "catalog",
         port: 8082,
         schema: Some("catalog"),
+        needs: &["users"],
     },
     Service {
         name: "orders",
         port: 8083,
         schema: Some("orders"),
+        needs: &["users", "catalog"],
     },
     Service {
         name: "recommendations",
         port: 8084,
         schema: Some("recommendations"),
+        needs: &["users"],
     },
     Service {
         name: "storefront",
         port: 8080,
         schema: None,
+        needs: &["users", "catalog", "orders", "recommendations"],
     },
 ];
 
@@ -63,6 +70,45 @@ impl Profile {
 /// Builds the five services' debug binaries.
 pub fn build() -> anyhow::Result<()> {
     build_profile(Profile::Debug)
+}
+
+/// `names` and, before them, every service they call, directly or not, in the order of
+/// [`SERVICES`] (which starts a callee before its callers). `None` is all five.
+pub fn with_what_they_need(names: Option<&[String]>) -> anyhow::Result<Vec<&'static Service>> {
+    let Some(names) = names else {
+        return Ok(SERVICES.iter().collect());
+    };
+    let mut wanted: Vec<&str> = Vec::new();
+    let mut to_visit: Vec<&str> = Vec::new();
+    for name in names {
+        let Some(service) = SERVICES.iter().find(|service| service.name == name) else {
+            let known: Vec<&str> = SERVICES.iter().map(|service| service.name).collect();
+            bail!("no service `{name}`: the services are {}", known.join(", "));
+        };
+        to_visit.push(service.name);
+    }
+    while let Some(name) = to_visit.pop() {
+        if wanted.contains(&name) {
+            continue;
+        }
+        wanted.push(name);
+        if let Some(service) = SERVICES.iter().find(|service| service.name == name) {
+            to_visit.extend(service.needs);
+        }
+    }
+    Ok(SERVICES
+        .iter()
+        .filter(|service| wanted.contains(&service.name))
+        .collect())
+}
+
+/// Builds the debug binaries of `services` only (as [`build_profile`] does all five).
+pub fn build_these(services: &[&Service]) -> anyhow::Result<()> {
+    let mut args = vec!["build", "--bins"];
+    for service in services {
+        args.extend(["--package", service.name]);
+    }
+    workspace::cargo(&args)
 }
 
 /// Builds the five services as `profile`, as the Dockerfile does: one invocation with
@@ -206,12 +252,20 @@ pub fn on_host<'a>(
 /// Starts the five services, each from the command `launch` makes for it, logging to
 /// `target/harbor/logs/<name>.log`.
 pub fn start_all(launch: impl Fn(&Service) -> Command) -> anyhow::Result<Running> {
+    start(&SERVICES.iter().collect::<Vec<_>>(), launch)
+}
+
+/// Starts `services`, as [`start_all`] does all five.
+pub fn start(
+    services: &[&Service],
+    launch: impl Fn(&Service) -> Command,
+) -> anyhow::Result<Running> {
     std::fs::create_dir_all(pid_dir())?;
     std::fs::create_dir_all(workspace::state_dir().join("logs"))?;
     let mut running = Running {
         children: Vec::new(),
     };
-    for service in &SERVICES {
+    for service in services {
         let log = std::fs::File::create(log_path(service.name))?;
         let mut command = launch(service);
         command
@@ -235,13 +289,19 @@ pub fn start_all(launch: impl Fn(&Service) -> Command) -> anyhow::Result<Running
     Ok(running)
 }
 
-/// Waits until every service reports ready, failing early if one exits.
+/// Waits until every service `running` started reports ready, failing early if one exits.
 pub async fn wait_until_ready(running: &Running) -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()?;
     let deadline = Instant::now() + Duration::from_secs(90);
-    for service in &SERVICES {
+    let started = SERVICES.iter().filter(|service| {
+        running
+            .children
+            .iter()
+            .any(|(name, _)| *name == service.name)
+    });
+    for service in started {
         let url = format!("http://127.0.0.1:{}/health/ready", service.port);
         loop {
             if let Ok(response) = client.get(&url).send().await
@@ -331,15 +391,68 @@ pub fn stop_recorded() {
     }
 }
 
-pub fn print_table() {
+pub fn print_table(services: &[&Service]) {
     println!("\n  {:<16} {:<28} API docs", "service", "URL");
-    for service in &SERVICES {
+    for service in services {
         let url = format!("http://localhost:{}", service.port);
         println!("  {:<16} {:<28} {url}/docs", service.name, url);
     }
-    println!("\n  The shop: http://localhost:8080 (JSON API under /api/)");
+    if services.iter().any(|service| service.name == "storefront") {
+        println!("\n  The shop: http://localhost:8080 (JSON API under /api/)");
+    }
     println!(
         "  Administrator: {ADMIN_EMAIL} / {} (set ADMIN_PASSWORD to choose)",
         admin_password()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(selected: &[&Service]) -> Vec<&'static str> {
+        selected.iter().map(|service| service.name).collect()
+    }
+
+    fn only(names: &[&str]) -> anyhow::Result<Vec<&'static Service>> {
+        let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+        with_what_they_need(Some(&names))
+    }
+
+    #[test]
+    fn only_a_service_starts_what_it_calls_and_nothing_else() {
+        assert_eq!(names(&only(&["users"]).unwrap()), ["users"]);
+        assert_eq!(names(&only(&["catalog"]).unwrap()), ["users", "catalog"]);
+        assert_eq!(
+            names(&only(&["orders"]).unwrap()),
+            ["users", "catalog", "orders"]
+        );
+        assert_eq!(
+            names(&only(&["recommendations", "catalog"]).unwrap()),
+            ["users", "catalog", "recommendations"]
+        );
+        assert_eq!(names(&only(&["storefront"]).unwrap()).len(), 5);
+        assert_eq!(names(&with_what_they_need(None).unwrap()).len(), 5);
+    }
+
+    #[test]
+    fn an_unknown_service_is_refused_with_the_known_ones() {
+        let error = only(&["shipping"]).unwrap_err().to_string();
+        assert!(error.contains("no service `shipping`"), "{error}");
+        assert!(error.contains("users, catalog, orders"), "{error}");
+    }
+
+    #[test]
+    fn every_service_a_service_needs_exists_and_comes_first() {
+        for (index, service) in SERVICES.iter().enumerate() {
+            for needed in service.needs {
+                let position = SERVICES.iter().position(|s| s.name == *needed);
+                assert!(
+                    position.is_some_and(|position| position < index),
+                    "{} needs {needed}, which must be listed before it",
+                    service.name
+                );
+            }
+        }
+    }
 }
