@@ -11,6 +11,7 @@
 //! - [`standard`]: the checks every service's standard endpoints must pass.
 
 mod broker;
+pub mod contracts;
 mod database;
 mod otlp;
 pub mod prometheus;

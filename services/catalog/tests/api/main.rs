@@ -2,6 +2,7 @@
 
 mod admin;
 mod categories;
+mod consumers;
 mod events;
 mod faults;
 mod helpers;

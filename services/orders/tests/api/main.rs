@@ -5,6 +5,7 @@
 
 mod auth;
 mod cancelling;
+mod consumers;
 mod helpers;
 mod placing;
 mod saga;

@@ -2,6 +2,7 @@
 
 mod auth;
 mod canary;
+mod consumers;
 mod decay;
 mod degraded;
 mod events;

@@ -1,6 +1,7 @@
 //! Integration tests: the users service on a random port against a fresh database.
 
 mod admin;
+mod consumers;
 mod events;
 mod helpers;
 mod keys;
