@@ -4,6 +4,7 @@ mod admin;
 mod categories;
 mod consumers;
 mod events;
+mod exercises;
 mod faults;
 mod helpers;
 mod products;

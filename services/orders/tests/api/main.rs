@@ -6,6 +6,7 @@
 mod auth;
 mod cancelling;
 mod consumers;
+mod exercises;
 mod helpers;
 mod placing;
 mod saga;

@@ -6,6 +6,7 @@ mod consumers;
 mod decay;
 mod degraded;
 mod events;
+mod exercises;
 mod helpers;
 mod signals;
 mod standard;

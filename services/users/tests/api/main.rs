@@ -3,6 +3,7 @@
 mod admin;
 mod consumers;
 mod events;
+mod exercises;
 mod helpers;
 mod keys;
 mod me;
