@@ -10,7 +10,8 @@ use std::time::Duration;
 /// How long the check waits for the broker.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+/// What a readiness check returns.
+pub type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
 /// A readiness check that asks the broker for its metadata, with a short timeout.
 ///

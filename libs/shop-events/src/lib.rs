@@ -10,10 +10,15 @@
 //!   commits Kafka offsets only after the database, and dead-letters what cannot be
 //!   processed.
 //!
+//! - [`Backbone`]: all of the above for one service, declared in its `app.rs` (the tables,
+//!   the topics, the relay, the consumers, the broker's readiness check).
+//!
 //! The tables (`outbox`, `processed_events`) live in each service's own schema and come
 //! from this crate's migrations, applied by [`migrate`].
 //!
-//! # Wiring a service
+//! # Wiring a service, piece by piece
+//!
+//! What [`Backbone`] does for the services, spelled out:
 //!
 //! ```no_run
 //! use shop_events::{Envelope, EventConsumer, Handler, HandlerError, KafkaConfig, OutboxRelay};
@@ -63,6 +68,7 @@
 //! # }
 //! ```
 
+mod backbone;
 mod backoff;
 mod closing;
 mod config;
@@ -78,13 +84,14 @@ pub mod outbox;
 mod relay;
 pub mod topics;
 
+pub use backbone::Backbone;
 pub use closing::{DetachedConsumer, DetachedProducer};
 pub use config::KafkaConfig;
 pub use consumer::{ConsumerSettings, EventConsumer, Handler, HandlerError};
 pub use envelope::Envelope;
 pub use error::EventsError;
 pub use event::Event;
-pub use health::broker_check;
+pub use health::{CheckFuture, broker_check};
 pub use relay::{OutboxRelay, RelaySettings};
 
 /// The table where [`migrate`] records which of this crate's migrations it applied, apart

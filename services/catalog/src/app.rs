@@ -6,8 +6,9 @@ use crate::{db, events, routes};
 use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
 use shop_auth::Verifier;
+use shop_events::{Backbone, topics};
 use shop_faults::Faults;
-use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
+use shop_server::{Application, Background, Readiness, ServiceBuilder, ServiceInfo};
 use sqlx::PgPool;
 use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
@@ -42,15 +43,17 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Connects to the database and applies migrations (the catalog's, then the event
 /// backbone's), creates the Kafka topics, seeds the demo catalog if asked to, binds the
-/// listener, and starts the outbox relay, the consumer of orders' events and the read
-/// model's listener.
+/// listener, and starts the outbox relay, the consumer of orders' events (see `events`)
+/// and the read model's listener.
 ///
 /// The broker may be away: the service starts without it (events wait in the outbox, and
 /// readiness reports `broker` as degraded), and catches up once it is back.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
-    shop_events::migrate(&pool).await?;
-    let topics_ready = shop_events::topics::ensure_or_warn(&config.kafka).await;
+    let backbone = Backbone::connect(&pool, &config.kafka, events::SOURCE)
+        .await?
+        .publishing()?
+        .consuming(&[topics::ORDERS], events::OrderEvents)?;
     if config.seed {
         let seeded = db::seed::load(&pool).await?;
         tracing::info!(
@@ -65,7 +68,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let readiness = faults.readiness(
         Readiness::default()
             .with_check("database", shop_db::readiness_check(pool.clone()))
-            .with_noncritical_check("broker", shop_events::broker_check(&config.kafka)?)
+            .with_noncritical_check("broker", backbone.readiness_check()?)
             .with_noncritical_check("read_model", move || {
                 let live = listening.is_live();
                 async move {
@@ -91,7 +94,8 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .readiness(readiness)
         .bind(config.server.listen_addr)
         .await?;
-    let mut background = events::start(&pool, &config.kafka, topics_ready)?;
+    let mut background = Background::default();
+    background.tasks = backbone.start(&background.shutdown);
     background
         .tasks
         .push(read_model.spawn_listener(&pool, background.shutdown.clone()));

@@ -7,11 +7,10 @@ use crate::{db, expiry, routes};
 use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
 use shop_auth::Verifier;
-use shop_events::{EventConsumer, OutboxRelay, topics};
+use shop_events::{Backbone, topics};
 use shop_faults::Faults;
 use shop_server::{Application, Background, Readiness, ServiceBuilder, ServiceInfo};
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: ServiceInfo = ServiceInfo {
@@ -48,32 +47,24 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// of catalog's events and the expiry of overdue pending orders, and binds the listener.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
-    shop_events::migrate(&pool).await?;
-    let kafka = &config.kafka;
     // Without a broker the shop still takes orders: they wait in the outbox.
-    topics::ensure_or_warn(kafka).await;
+    let backbone = Backbone::connect(&pool, &config.kafka, SERVICE.name)
+        .await?
+        .publishing()?
+        .consuming(&[topics::CATALOG], CatalogEvents)?;
     let faults = Faults::new(config.faults);
     let readiness = faults.readiness(
         Readiness::default()
             .with_check("database", shop_db::readiness_check(pool.clone()))
-            .with_noncritical_check("broker", shop_events::broker_check(kafka)?),
+            .with_noncritical_check("broker", backbone.readiness_check()?),
     );
-    let shutdown = CancellationToken::new();
-    let background = Background {
-        tasks: vec![
-            OutboxRelay::new(pool.clone(), kafka, SERVICE.name)?.spawn(shutdown.clone()),
-            EventConsumer::new(
-                kafka,
-                SERVICE.name,
-                &[topics::CATALOG],
-                pool.clone(),
-                CatalogEvents,
-            )?
-            .spawn(shutdown.clone()),
-            expiry::spawn(pool.clone(), config.pending_timeout, shutdown.clone()),
-        ],
-        shutdown,
-    };
+    let mut background = Background::default();
+    background.tasks = backbone.start(&background.shutdown);
+    background.tasks.push(expiry::spawn(
+        pool.clone(),
+        config.pending_timeout,
+        background.shutdown.clone(),
+    ));
     let state = AppState {
         db: pool,
         catalog: Catalog::new(&config.catalog_url, config.catalog_timeout),

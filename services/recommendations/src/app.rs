@@ -8,8 +8,9 @@ use axum::Router;
 use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
 use shop_auth::Verifier;
+use shop_events::Backbone;
 use shop_faults::Faults;
-use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
+use shop_server::{Application, Background, Readiness, ServiceBuilder, ServiceInfo};
 use sqlx::PgPool;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -40,18 +41,21 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// answers), binds the listener, and starts the event consumer beside it.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
-    shop_events::migrate(&pool).await?;
-    shop_events::topics::ensure_or_warn(&config.kafka).await;
-    let readiness = Readiness::default()
-        .with_check("database", shop_db::readiness_check(pool.clone()))
-        .with_noncritical_check("broker", shop_events::broker_check(&config.kafka)?);
     let signals = Signals {
         popularity_half_life: config.tiers.popularity_half_life,
     };
+    let backbone = Backbone::connect(&pool, &config.kafka, events::GROUP)
+        .await?
+        .consuming(&events::TOPICS, signals)?;
+    let readiness = Readiness::default()
+        .with_check("database", shop_db::readiness_check(pool.clone()))
+        .with_noncritical_check("broker", backbone.readiness_check()?);
     let app = service(&config, pool.clone(), readiness)
         .bind(config.server.listen_addr)
         .await?;
-    Ok(app.with_background(events::start(pool, &config.kafka, signals)?))
+    let mut background = Background::default();
+    background.tasks = backbone.start(&background.shutdown);
+    Ok(app.with_background(background))
 }
 
 /// The same router as [`build`]'s, for the AWS Lambda function (feature `lambda`), with

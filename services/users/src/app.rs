@@ -3,13 +3,14 @@
 use crate::config::Config;
 use crate::hasher::PasswordHasher;
 use crate::tokens::TokenIssuer;
-use crate::{bootstrap, db, events, routes};
+use crate::{bootstrap, db, routes};
 use anyhow::Context as _;
 use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
 use shop_auth::Verifier;
+use shop_events::Backbone;
 use shop_faults::Faults;
-use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
+use shop_server::{Application, Background, Readiness, ServiceBuilder, ServiceInfo};
 use sqlx::PgPool;
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
@@ -46,8 +47,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// listener, and starts the outbox relay beside it.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
-    shop_events::migrate(&pool).await?;
-    shop_events::topics::ensure_or_warn(&config.kafka).await;
+    let backbone = Backbone::connect(&pool, &config.kafka, SERVICE.name)
+        .await?
+        .publishing()?;
     let tokens = TokenIssuer::load(&config.tokens, &pool).await?;
     let hasher = PasswordHasher::with_queue_wait(
         config.password_hash_concurrency,
@@ -59,7 +61,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let readiness = faults.readiness(
         Readiness::default()
             .with_check("database", shop_db::readiness_check(pool.clone()))
-            .with_noncritical_check("broker", shop_events::broker_check(&config.kafka)?),
+            .with_noncritical_check("broker", backbone.readiness_check()?),
     );
     let state = AppState {
         db: pool.clone(),
@@ -79,5 +81,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .readiness(readiness)
         .bind(config.server.listen_addr)
         .await?;
-    Ok(app.with_background(events::start(pool, &config.kafka)?))
+    let mut background = Background::default();
+    background.tasks = backbone.start(&background.shutdown);
+    Ok(app.with_background(background))
 }

@@ -10,11 +10,8 @@
 
 use crate::db;
 use crate::domain::{HalfLife, OrderLine};
-use shop_events::{
-    Envelope, Event, EventConsumer, EventsError, Handler, HandlerError, KafkaConfig, topics,
-};
-use shop_server::Background;
-use sqlx::{PgConnection, PgPool};
+use shop_events::{Envelope, Event, Handler, HandlerError, topics};
+use sqlx::PgConnection;
 
 /// The consumer group: every replica of the service is a member, so each event is handled
 /// by one of them. Prefixed like the topics by `KafkaConfig::topic_prefix`.
@@ -64,19 +61,4 @@ impl Handler for Signals {
         }
         Ok(())
     }
-}
-
-/// Starts the consumer, stopped by the returned [`Background`]'s token.
-pub fn start(
-    pool: PgPool,
-    kafka: &KafkaConfig,
-    signals: Signals,
-) -> Result<Background, EventsError> {
-    let background = Background::default();
-    let consumer = EventConsumer::new(kafka, GROUP, &TOPICS, pool, signals)?
-        .spawn(background.shutdown.clone());
-    Ok(Background {
-        tasks: vec![consumer],
-        ..background
-    })
 }
