@@ -65,6 +65,9 @@ pub struct Claims {
     pub exp: i64,
     /// Issue time, in seconds since the Unix epoch.
     pub iat: i64,
+    /// This token's own id: what signing out revokes (the users service keeps the ids of
+    /// revoked tokens until they expire).
+    pub jti: Uuid,
 }
 
 impl Claims {
@@ -79,6 +82,7 @@ impl Claims {
             aud: AUDIENCE.to_owned(),
             exp: iat.saturating_add(ttl),
             iat,
+            jti: Uuid::new_v4(),
         }
     }
 

@@ -21,6 +21,9 @@ pub enum AuthError {
     UnknownKey,
     #[error("the token is invalid: {0}")]
     Invalid(#[source] jsonwebtoken::errors::Error),
+    /// Signed out: the users service, which keeps the revoked tokens, refuses it.
+    #[error("the token was revoked (signed out)")]
+    Revoked,
     #[error("this requires the admin role")]
     Forbidden,
     /// The JWKS could not be fetched: the token may well be valid, so this is not a 401.

@@ -7,14 +7,33 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-/// Refetch the JWKS when a token names an unknown key, but at most this often: forged
-/// `kid`s must not turn into a flood of requests to the users service.
-const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 /// While no key has ever been fetched (the users service is starting), retry sooner.
 const MIN_RETRY_INTERVAL: Duration = Duration::from_secs(1);
-/// Keys older than this are refetched, so a key withdrawn from the JWKS stops being accepted
-/// (the users service serves the JWKS with the same `max-age`).
-const MAX_KEY_AGE: Duration = Duration::from_secs(300);
+/// How long fetched keys are used as they are, and how long at most a key is trusted
+/// without the issuer confirming it: see [`KeyAges`].
+const KEY_AGES: KeyAges = KeyAges {
+    // The users service serves the JWKS with the same `max-age`.
+    fresh: Duration::from_secs(300),
+    stale_limit: Duration::from_secs(3600),
+    // Forged `kid`s must not turn into a flood of requests to the users service.
+    min_refresh_interval: Duration::from_secs(10),
+};
+
+/// How the keys fetched from a JWKS age.
+///
+/// Younger than `fresh`, a key is used as it is. Between `fresh` and `stale_limit` it is
+/// still used, at once, while one background fetch brings the current set: verifications
+/// never wait for the issuer because keys grew old (stale-while-revalidate). Past
+/// `stale_limit` without a successful fetch, the keys are no longer trusted and tokens are
+/// refused as `KeysUnavailable` (503): a key withdrawn from the JWKS (rotated out after a
+/// leak) is accepted for at most that long by a service cut off from the issuer.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyAges {
+    pub fresh: Duration,
+    pub stale_limit: Duration,
+    /// Fetches (on an unknown `kid`, or of stale keys) are at most this often.
+    pub min_refresh_interval: Duration,
+}
 
 /// Checks tokens: signature by a known key, `alg: EdDSA` only, `iss`, `aud` and `exp`.
 /// Cheap to clone: clones share the key cache.
@@ -40,23 +59,29 @@ type Keys = HashMap<String, DecodingKey>;
 
 enum KeySource {
     Static(Keys),
-    Remote(RemoteJwks),
+    Remote(Arc<RemoteJwks>),
 }
 
 impl Verifier {
     /// Keys fetched from a JWKS URL on first use, cached, and refetched on an unknown `kid`.
     pub fn from_jwks_url(url: impl Into<String>, timeout: Duration) -> Self {
+        Self::from_jwks_url_with(url, timeout, KEY_AGES)
+    }
+
+    /// [`Verifier::from_jwks_url`], with keys ageing as `ages` says (tests shorten them).
+    pub fn from_jwks_url_with(url: impl Into<String>, timeout: Duration, ages: KeyAges) -> Self {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .build()
             // Building fails only if a TLS backend cannot initialise; without TLS it cannot.
             .unwrap_or_default();
-        Self::with_source(KeySource::Remote(RemoteJwks {
+        Self::with_source(KeySource::Remote(Arc::new(RemoteJwks {
             url: url.into(),
             http,
+            ages,
             cache: RwLock::new(Cache::default()),
             refresh: tokio::sync::Mutex::new(None),
-        }))
+        })))
     }
 
     /// A fixed set of keys (the issuer verifying its own tokens, or tests). Keys that are not
@@ -87,7 +112,7 @@ impl Verifier {
         let kid = header.kid.ok_or(AuthError::MissingKeyId)?;
         let key = match &*self.keys {
             KeySource::Static(keys) => keys.get(&kid).cloned(),
-            KeySource::Remote(remote) => remote.key(&kid).await?,
+            KeySource::Remote(remote) => RemoteJwks::key(remote, &kid).await?,
         }
         .ok_or(AuthError::UnknownKey)?;
         Ok(jsonwebtoken::decode::<Claims>(token, &key, &self.validation)?.claims)
@@ -98,6 +123,7 @@ impl Verifier {
 struct RemoteJwks {
     url: String,
     http: reqwest::Client,
+    ages: KeyAges,
     cache: RwLock<Cache>,
     /// When the last fetch was attempted. Held during a fetch, so that concurrent requests
     /// wait for one fetch instead of each starting their own.
@@ -111,43 +137,69 @@ struct Cache {
 }
 
 impl RemoteJwks {
-    async fn key(&self, kid: &str) -> Result<Option<DecodingKey>, AuthError> {
-        let (keys, fresh) = self.cached();
-        if fresh && let Some(key) = keys.get(kid) {
-            return Ok(Some(key.clone()));
+    async fn key(this: &Arc<Self>, kid: &str) -> Result<Option<DecodingKey>, AuthError> {
+        let (keys, age) = this.cached();
+        match (keys.get(kid), age) {
+            (Some(key), Some(age)) if age < this.ages.fresh => return Ok(Some(key.clone())),
+            (Some(key), Some(age)) if age < this.ages.stale_limit => {
+                Self::refresh_in_background(this, keys.clone());
+                return Ok(Some(key.clone()));
+            }
+            // An unknown `kid`, or keys too old to trust: nothing to answer with until a
+            // fetch, so this request waits for one.
+            _ => {}
         }
-        let keys = self.refresh(keys).await?;
+        let keys = this.refresh(keys).await?;
         Ok(keys.get(kid).cloned())
     }
 
-    /// The cached keys, and whether they are young enough to trust without a refetch.
-    fn cached(&self) -> (Arc<Keys>, bool) {
+    /// Starts a fetch beside the request, unless one is running already (it will bring the
+    /// same keys).
+    fn refresh_in_background(this: &Arc<Self>, stale: Arc<Keys>) {
+        if this.refresh.try_lock().is_err() {
+            return;
+        }
+        let remote = Arc::clone(this);
+        tokio::spawn(async move {
+            // A failure is logged by `refresh`; the next request past `fresh` tries again.
+            let _ = remote.refresh(stale).await;
+        });
+    }
+
+    /// The cached keys, and how long ago they were fetched (`None`: never).
+    fn cached(&self) -> (Arc<Keys>, Option<Duration>) {
         let cache = self
             .cache
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let fresh = cache
-            .fetched_at
-            .is_some_and(|at| at.elapsed() < MAX_KEY_AGE);
-        (cache.keys.clone(), fresh)
+        (cache.keys.clone(), cache.fetched_at.map(|at| at.elapsed()))
     }
 
     /// Fetches the JWKS unless that was tried too recently; returns the keys to use. A failed
-    /// fetch keeps the keys already cached: the issuer being down must not log everyone out.
+    /// fetch keeps the keys already cached, up to `stale_limit`: the issuer being down for
+    /// a while must not log everyone out, nor keep a withdrawn key alive for ever.
     async fn refresh(&self, stale: Arc<Keys>) -> Result<Arc<Keys>, AuthError> {
         let mut last_attempt = self.refresh.lock().await;
         // Another request may have refreshed while this one waited for the lock.
-        let (keys, _) = self.cached();
+        let (keys, age) = self.cached();
         if !Arc::ptr_eq(&keys, &stale) {
             return Ok(keys);
         }
+        let too_old = |age: Option<Duration>| age.is_some_and(|age| age >= self.ages.stale_limit);
         let interval = if keys.is_empty() {
             MIN_RETRY_INTERVAL
         } else {
-            MIN_REFRESH_INTERVAL
+            self.ages.min_refresh_interval
         };
         if last_attempt.is_some_and(|at| at.elapsed() < interval) {
-            return Ok(keys);
+            return if too_old(age) {
+                Err(AuthError::KeysUnavailable(
+                    "the signing keys are too old to trust and the issuer did not answer"
+                        .to_owned(),
+                ))
+            } else {
+                Ok(keys)
+            };
         }
         *last_attempt = Some(Instant::now());
         match self.fetch().await {
@@ -163,7 +215,9 @@ impl RemoteJwks {
                 };
                 Ok(fetched)
             }
-            Err(error) if keys.is_empty() => Err(AuthError::KeysUnavailable(error.to_string())),
+            Err(error) if keys.is_empty() || too_old(age) => {
+                Err(AuthError::KeysUnavailable(error.to_string()))
+            }
             Err(error) => {
                 tracing::warn!(%error, url = %self.url, "cannot refresh the JWKS; keeping the cached keys");
                 Ok(keys)
@@ -317,6 +371,127 @@ mod tests {
             .await
             .expect_err("no keys");
         assert!(matches!(error, AuthError::KeysUnavailable(_)), "{error}");
+    }
+
+    /// A JWKS endpoint whose answers can be slowed down or refused, counting its fetches.
+    struct Jwks {
+        url: String,
+        fetches: Arc<std::sync::atomic::AtomicUsize>,
+        delay_ms: Arc<std::sync::atomic::AtomicU64>,
+        down: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl Jwks {
+        async fn serving(jwks: JwkSet) -> Self {
+            use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+            let fetches = Arc::new(AtomicUsize::new(0));
+            let delay_ms = Arc::new(AtomicU64::new(0));
+            let down = Arc::new(AtomicBool::new(false));
+            let (count, delay, refuse) = (fetches.clone(), delay_ms.clone(), down.clone());
+            let app = axum::Router::new().route(
+                "/jwks.json",
+                axum::routing::get(move || {
+                    let (jwks, delay) = (jwks.clone(), delay.load(Ordering::SeqCst));
+                    let refused = refuse.load(Ordering::SeqCst);
+                    count.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        tokio::time::sleep(Duration::from_millis(delay)).await;
+                        if refused {
+                            Err(http::StatusCode::SERVICE_UNAVAILABLE)
+                        } else {
+                            Ok(axum::Json(jwks))
+                        }
+                    }
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let url = format!("http://{}/jwks.json", listener.local_addr().expect("addr"));
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            Self {
+                url,
+                fetches,
+                delay_ms,
+                down,
+            }
+        }
+
+        fn fetches(&self) -> usize {
+            self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    const SHORT_AGES: KeyAges = KeyAges {
+        fresh: Duration::from_millis(200),
+        stale_limit: Duration::from_millis(1500),
+        min_refresh_interval: Duration::from_millis(100),
+    };
+
+    #[tokio::test]
+    async fn stale_keys_answer_at_once_while_one_fetch_renews_them_in_the_background() {
+        let issuer = TestIssuer::start().await;
+        let jwks = Jwks::serving(issuer.jwk_set()).await;
+        let verifier = Verifier::from_jwks_url_with(&jwks.url, Duration::from_secs(5), SHORT_AGES);
+        let token = issuer.token(Uuid::now_v7(), Role::Customer);
+        verifier.verify(&token).await.expect("valid");
+        assert_eq!(jwks.fetches(), 1);
+
+        tokio::time::sleep(SHORT_AGES.fresh + Duration::from_millis(50)).await;
+        // The issuer is now slow: a verification that waited for it would take a second.
+        jwks.delay_ms
+            .store(1000, std::sync::atomic::Ordering::SeqCst);
+        let started = Instant::now();
+        let answers = futures::future::join_all((0..20).map(|_| verifier.verify(&token))).await;
+        let took = started.elapsed();
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+        assert!(
+            took < Duration::from_millis(500),
+            "verifications waited {took:?}"
+        );
+
+        // One fetch renews the keys, and afterwards they are fresh again.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while jwks.fetches() < 2 {
+            assert!(Instant::now() < deadline, "no background fetch");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(
+            jwks.fetches(),
+            2,
+            "one fetch for twenty stale verifications"
+        );
+        let (_, age) = match &*verifier.keys {
+            KeySource::Remote(remote) => remote.cached(),
+            KeySource::Static(_) => unreachable!("a remote verifier"),
+        };
+        assert!(age.is_some_and(|age| age < SHORT_AGES.fresh), "{age:?}");
+    }
+
+    #[tokio::test]
+    async fn keys_past_the_stale_limit_are_not_trusted_while_the_issuer_is_down() {
+        let issuer = TestIssuer::start().await;
+        let jwks = Jwks::serving(issuer.jwk_set()).await;
+        let verifier = Verifier::from_jwks_url_with(&jwks.url, Duration::from_secs(1), SHORT_AGES);
+        let token = issuer.token(Uuid::now_v7(), Role::Customer);
+        verifier.verify(&token).await.expect("valid");
+
+        jwks.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(SHORT_AGES.fresh + Duration::from_millis(50)).await;
+        verifier
+            .verify(&token)
+            .await
+            .expect("stale but within the limit: still trusted");
+
+        tokio::time::sleep(SHORT_AGES.stale_limit).await;
+        let error = verifier.verify(&token).await.expect_err("too old to trust");
+        assert!(matches!(error, AuthError::KeysUnavailable(_)), "{error}");
+
+        // The issuer back: the next verification fetches and is accepted.
+        jwks.down.store(false, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(SHORT_AGES.min_refresh_interval).await;
+        verifier.verify(&token).await.expect("keys renewed");
     }
 
     #[tokio::test]
