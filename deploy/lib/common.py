@@ -20,6 +20,14 @@ SERVICES = {
     "recommendations": 8084,
 }
 DOMAIN_SERVICES = ["users", "catalog", "orders", "recommendations"]
+# Services whose operator paths (/metrics, /ops, /docs, /openapi.json) are served on a
+# port of their own (ADMIN_LISTEN_ADDR), never exposed outside the cluster.
+ADMIN_PORTS = {"storefront": 8090}
+
+
+def metrics_port(service: str) -> int:
+    """The port Prometheus scrapes: the admin port where there is one."""
+    return ADMIN_PORTS.get(service, SERVICES[service])
 
 # The renders of deploy/validate.sh (target/deploy-validate/NAME.yaml): k8s/base and each
 # overlay. canary and blue-green are minikube with two recommendations Deployments.

@@ -38,7 +38,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 ENV_METHOD = re.compile(
-    rf"\b\w*env\s*\.\s*(?:string|parse|millis|list|required|get)\s*(?:::\s*<[^()]*?>\s*)?\(\s*\"({NAME})\""
+    rf"\b\w*env\s*\.\s*(?:string|parse|optional_parse|millis|list|required|get)\s*(?:::\s*<[^()]*?>\s*)?\(\s*\"({NAME})\""
 )
 STD_VAR = re.compile(rf"\benv\s*::\s*var(?:_os)?\s*\(\s*\"({NAME})\"")
 STD_VAR_DYNAMIC = re.compile(r"\benv\s*::\s*var(?:_os)?\s*\(\s*(?!\")")

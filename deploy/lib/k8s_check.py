@@ -32,6 +32,9 @@ common.RENDERS: base, minikube, eks, canary, blue-green)
   drain and background-stop constants read from libs/shop-server, and equal to the pod
   annotations that state them) fit within terminationGracePeriodSeconds. users' memory
   limit holds PASSWORD_HASH_CONCURRENCY Argon2id hashes (19 MiB each).
+- What the internet sees: the storefront serves /metrics, /ops, /docs and /openapi.json on
+  its admin port only (ADMIN_LISTEN_ADDR, a container port named admin), and no
+  NodePort, LoadBalancer, Ingress or any-source network rule reaches that port.
 - Storefront cookies: COOKIE_SECURE=false on minikube (plain http), Secure (unset or true)
   in the base and on EKS (HTTPS at the ALB).
 - Overlay specifics: minikube has Postgres and Kafka and a NodePort storefront; EKS has an
@@ -59,12 +62,14 @@ import yaml
 
 import k8s_files
 from common import (
+    ADMIN_PORTS,
     NAME_LABEL,
     ROOT,
     SERVICES,
     Report,
     load_yaml_documents,
     main_guard,
+    metrics_port,
     parse_bytes,
     rel,
     renders_from,
@@ -381,7 +386,8 @@ def check_observability(report: Report, render: str, resources: dict) -> None:
     jobs = {job["job_name"]: job for job in config.get("scrape_configs", [])}
     report.check(set(jobs) == set(SERVICES), f"{render}: Prometheus jobs {sorted(jobs)} should be the services {sorted(SERVICES)}")
     policies = list(resources.get("NetworkPolicy", {}).values())
-    for service, port in SERVICES.items():
+    for service in SERVICES:
+        port = metrics_port(service)
         job = jobs.get(service) or {}
         report.check(job.get("metrics_path", "/metrics") == "/metrics", f"{render}: Prometheus job {service} path")
         sd = [d for d in job.get("dns_sd_configs", [])]
@@ -615,6 +621,66 @@ def check_cookies(report: Report, render: str, resources: dict) -> None:
         )
 
 
+def check_public_exposure(report: Report, render: str, resources: dict) -> None:
+    """The operator's port of a service (ADMIN_PORTS) is reachable from inside the cluster
+    only: the service listens there for its admin paths, and nothing that faces the
+    internet (a NodePort or LoadBalancer Service, an Ingress backend, a network rule open
+    to any source) leads to it."""
+    services = resources.get("Service", {})
+    for name, admin_port in ADMIN_PORTS.items():
+        for deployment in service_deployments(resources.get("Deployment", {}), name):
+            where = f"{render}: {deployment['metadata']['name']}"
+            app = deployment["spec"]["template"]["spec"]["containers"][0]
+            ports = {p.get("name"): p.get("containerPort") for p in app.get("ports") or []}
+            report.check(ports.get("admin") == admin_port, f"{where}: container port admin should be {admin_port}")
+            listen = config_of(resources, deployment).get("ADMIN_LISTEN_ADDR", "")
+            report.check(
+                listen.rsplit(":", 1)[-1] == str(admin_port),
+                f"{where}: ADMIN_LISTEN_ADDR is {listen!r}: without it /metrics, /ops and /docs are on the public port",
+            )
+            labels = deployment["spec"]["template"]["metadata"]["labels"]
+            exposed_ports = {}
+            for service_name, service in services.items():
+                spec = service.get("spec") or {}
+                if not selects({"matchLabels": spec.get("selector") or {}}, labels):
+                    continue
+                for port in spec.get("ports", []):
+                    exposed_ports[(service_name, port.get("port"))] = port.get("targetPort") in ("admin", admin_port)
+                    if port.get("targetPort") in ("admin", admin_port):
+                        report.check(
+                            spec.get("type", "ClusterIP") == "ClusterIP",
+                            f"{render}: Service {service_name} exposes {name}'s admin port as {spec.get('type')}",
+                        )
+            for ingress_name, ingress in resources.get("Ingress", {}).items():
+                backends = [
+                    (path.get("backend") or {}).get("service") or {}
+                    for rule in (ingress.get("spec") or {}).get("rules") or []
+                    for path in (rule.get("http") or {}).get("paths") or []
+                ]
+                default = ((ingress.get("spec") or {}).get("defaultBackend") or {}).get("service")
+                for backend in backends + ([default] if default else []):
+                    port = backend.get("port") or {}
+                    key = (backend.get("name"), port.get("number"))
+                    named = next(
+                        (is_admin for (svc, _), is_admin in exposed_ports.items() if svc == backend.get("name") and port.get("name") == "admin"),
+                        False,
+                    )
+                    report.check(
+                        not exposed_ports.get(key, False) and not named,
+                        f"{render}: Ingress {ingress_name} leads to {name}'s admin port",
+                    )
+            for policy in resources.get("NetworkPolicy", {}).values():
+                spec = policy["spec"]
+                if "Ingress" not in spec.get("policyTypes", []) or not selects(spec.get("podSelector"), labels):
+                    continue
+                for rule in spec.get("ingress") or []:
+                    rule_ports = {p.get("port") for p in rule.get("ports") or []}
+                    report.check(
+                        bool(rule.get("from")) or (rule_ports and admin_port not in rule_ports and "admin" not in rule_ports),
+                        f"{render}: NetworkPolicy {policy['metadata']['name']} lets any source reach {name}'s admin port",
+                    )
+
+
 def check_copies(report: Report) -> None:
     """The files below k8s/ that kustomize reads equal their sources (deploy/lib/k8s_files.py)."""
     problems = k8s_files.drift()
@@ -696,6 +762,7 @@ def run() -> int:
         check_network(report, render, resources, base)
         check_provisioning(report, render, resources)
         check_cookies(report, render, resources)
+        check_public_exposure(report, render, resources)
         check_shutdown(report, render, resources)
         check_users_memory(report, render, resources)
         if render != "base":

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 /// A service: its binary's name, its port, the schema it owns (storefront owns none), and
 /// the services it calls (`cargo xtask up --only` starts those too).
+#[derive(Debug)]
 pub struct Service {
     pub name: &'static str,
     pub port: u16,
@@ -161,6 +162,8 @@ pub fn local_env(database: &str) -> BTreeMap<&'static str, Vec<(String, String)>
             // The demo's administrator (catalog's admin API, later the ops panel).
             env.push(("ADMIN_EMAIL".to_owned(), ADMIN_EMAIL.to_owned()));
             env.push(("ADMIN_PASSWORD".to_owned(), admin_password()));
+            // The storefront calls from loopback and reports its client's address.
+            env.push(("TRUSTED_PROXIES".to_owned(), "127.0.0.1".to_owned()));
         }
         all.insert(service.name, env);
     }

@@ -79,6 +79,12 @@ impl SigningKey {
     }
 
     /// A signed token: `alg: EdDSA` and this key's `kid` in the header.
+    /// The key as jsonwebtoken uses it: for tests that sign what `sign` never would.
+    #[cfg(feature = "testing")]
+    pub(crate) fn encoding_key(&self) -> &EncodingKey {
+        &self.encoding
+    }
+
     pub fn sign(&self, claims: &Claims) -> Result<String, KeyError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());

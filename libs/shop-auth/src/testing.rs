@@ -125,6 +125,99 @@ impl TestIssuer {
         format!("{header}.{rest}")
     }
 
+    /// The classic algorithm confusion: HS256, keyed with this issuer's public key (the
+    /// JWK's `x`), under its `kid`.
+    pub fn token_hs256_keyed_with_the_public_key(&self, sub: Uuid, role: Role) -> String {
+        let jwk = serde_json::to_value(self.jwk_set()).expect("the JWKS as JSON");
+        let public = jwk["keys"][0]["x"].as_str().expect("x").to_owned();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some(self.kid().to_owned());
+        let key = jsonwebtoken::EncodingKey::from_secret(public.as_bytes());
+        jsonwebtoken::encode(&header, &claims(sub, role), &key).expect("encode")
+    }
+
+    /// A correctly signed token from another issuer (`iss`).
+    pub fn token_from_issuer(&self, sub: Uuid, role: Role, iss: &str) -> String {
+        let mut claims = claims(sub, role);
+        iss.clone_into(&mut claims.iss);
+        self.sign(&claims)
+    }
+
+    /// A token of a key that no JWKS has, under a `kid` of its own.
+    pub fn token_of_an_unknown_key(&self, sub: Uuid, role: Role) -> String {
+        self.impostor
+            .sign(&claims(sub, role))
+            .expect("sign a token")
+    }
+
+    /// Valid claims, correctly signed, but `header` as given (no `kid`, say) and `claims`
+    /// changed by `edit` (a claim removed, say): what the issuer's API would never write.
+    pub fn token_signed_raw(
+        &self,
+        header: jsonwebtoken::Header,
+        edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
+        sub: Uuid,
+        role: Role,
+    ) -> String {
+        let mut claims = match serde_json::to_value(claims(sub, role)).expect("claims as JSON") {
+            serde_json::Value::Object(claims) => claims,
+            _ => unreachable!("claims are an object"),
+        };
+        edit(&mut claims);
+        jsonwebtoken::encode(&header, &claims, self.key.encoding_key()).expect("encode")
+    }
+
+    /// A token signed by this issuer's key whose header names no `kid`.
+    pub fn token_without_kid(&self, sub: Uuid, role: Role) -> String {
+        let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        self.token_signed_raw(header, |_| {}, sub, role)
+    }
+
+    /// A token signed by this issuer's key (and `kid`) that lacks the claim `name`.
+    pub fn token_without_claim(&self, sub: Uuid, role: Role, name: &str) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some(self.kid().to_owned());
+        self.token_signed_raw(header, |claims| drop(claims.remove(name)), sub, role)
+    }
+
+    /// Every forgery above, named: what each service's tests send to each guarded route.
+    pub fn forgeries(&self, sub: Uuid, role: Role) -> Vec<(&'static str, String)> {
+        let mut forgeries = vec![
+            ("expired", self.expired_token(sub, role)),
+            (
+                "signed by another key",
+                self.token_signed_by_another_key(sub, role),
+            ),
+            ("alg none", self.token_with_alg_none(sub, role)),
+            (
+                "HS256 keyed with the public key",
+                self.token_hs256_keyed_with_the_public_key(sub, role),
+            ),
+            (
+                "another audience",
+                self.token_for_audience(sub, role, "somebody-else"),
+            ),
+            (
+                "another issuer",
+                self.token_from_issuer(sub, role, "somebody-else"),
+            ),
+            ("an unknown kid", self.token_of_an_unknown_key(sub, role)),
+            ("no kid", self.token_without_kid(sub, role)),
+            ("not a token", "not.a.token".to_owned()),
+        ];
+        for claim in ["sub", "exp", "iss", "aud", "jti"] {
+            let name = match claim {
+                "sub" => "no sub",
+                "exp" => "no exp",
+                "iss" => "no iss",
+                "aud" => "no aud",
+                _ => "no jti",
+            };
+            forgeries.push((name, self.token_without_claim(sub, role, claim)));
+        }
+        forgeries
+    }
+
     /// An unsigned token (`alg: none`) with this issuer's `kid` and otherwise valid claims.
     pub fn token_with_alg_none(&self, sub: Uuid, role: Role) -> String {
         let header = serde_json::json!({ "alg": "none", "typ": "JWT", "kid": self.kid() });

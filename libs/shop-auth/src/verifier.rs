@@ -319,6 +319,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn refuses_every_forgery_the_test_issuer_makes() {
+        let issuer = TestIssuer::start().await;
+        let verifier = remote(&issuer);
+        let sub = Uuid::now_v7();
+        verifier
+            .verify(&issuer.token(sub, Role::Customer))
+            .await
+            .expect("the genuine token");
+        for (what, forged) in issuer.forgeries(sub, Role::Customer) {
+            let error = verifier.verify(&forged).await.expect_err(what);
+            assert!(
+                !matches!(error, AuthError::KeysUnavailable(_)),
+                "{what}: {error}"
+            );
+        }
+        let error = verifier
+            .verify(&issuer.token_without_kid(sub, Role::Customer))
+            .await
+            .expect_err("no kid");
+        assert!(matches!(error, AuthError::MissingKeyId), "{error}");
+    }
+
+    #[tokio::test]
     async fn refuses_hs256_signed_with_the_public_key() {
         // The classic algorithm confusion: HMAC keyed with the (public) verification key.
         let issuer = TestIssuer::start().await;

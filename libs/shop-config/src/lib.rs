@@ -78,17 +78,27 @@ impl Env {
         T: FromStr,
         T::Err: std::fmt::Display,
     {
-        match self.get(name) {
-            None => Ok(default),
-            Some(value) => value
-                .trim()
-                .parse()
-                .map_err(|e: T::Err| ConfigError::Invalid {
-                    name: name.to_owned(),
-                    reason: e.to_string(),
-                    value,
-                }),
-        }
+        Ok(self.optional_parse(name)?.unwrap_or(default))
+    }
+
+    /// A value with no default: `None` when unset.
+    pub fn optional_parse<T>(&self, name: &str) -> Result<Option<T>, ConfigError>
+    where
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        self.get(name)
+            .map(|value| {
+                value
+                    .trim()
+                    .parse()
+                    .map_err(|e: T::Err| ConfigError::Invalid {
+                        name: name.to_owned(),
+                        reason: e.to_string(),
+                        value,
+                    })
+            })
+            .transpose()
     }
 
     /// A duration given in milliseconds.

@@ -26,6 +26,8 @@ pub struct Application {
     limits: ConnectionLimits,
     readiness: Readiness,
     background: Background,
+    /// The operator's listener, if apart from the public one, and what it serves.
+    admin: Option<(TcpListener, Router)>,
 }
 
 /// Tasks that run beside the HTTP server (an outbox relay, event consumers), all stopped by
@@ -52,7 +54,21 @@ impl Application {
             limits,
             readiness,
             background: Background::default(),
+            admin: None,
         })
+    }
+
+    /// Also serves `router` at `addr`: the operator's address, kept off the internet.
+    pub async fn with_admin(mut self, addr: SocketAddr, router: Router) -> std::io::Result<Self> {
+        self.admin = Some((TcpListener::bind(addr).await?, router));
+        Ok(self)
+    }
+
+    /// The operator's address, if apart from the public one.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// Runs `background` beside the server and stops it at shutdown, after the requests in
@@ -90,6 +106,7 @@ impl Application {
             limits,
             readiness,
             background,
+            admin,
         } = self;
         tracing::info!(service = info.name, addr = %listener.local_addr()?, "listening");
         let stopping = CancellationToken::new();
@@ -102,7 +119,21 @@ impl Application {
             }
         };
         tokio::spawn(signalled);
-        serve(listener, router, limits, stopping, DRAIN_TIMEOUT).await;
+        let public = serve(listener, router, limits, stopping.clone(), DRAIN_TIMEOUT);
+        match admin {
+            None => public.await,
+            Some((admin_listener, admin_router)) => {
+                tracing::info!(service = info.name, addr = %admin_listener.local_addr()?, "admin listening");
+                let admin = serve(
+                    admin_listener,
+                    admin_router,
+                    limits,
+                    stopping,
+                    DRAIN_TIMEOUT,
+                );
+                tokio::join!(public, admin);
+            }
+        }
         // Shutdown order: requests drained (above) → background tasks stopped → the caller
         // closes the pool and flushes telemetry as the application value drops.
         background.shutdown.cancel();

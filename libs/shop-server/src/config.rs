@@ -1,5 +1,6 @@
 //! The HTTP part of every service's configuration.
 
+use crate::client_addr::TrustedProxies;
 use crate::serve::ConnectionLimits;
 use crate::service::HttpSettings;
 use shop_config::{ConfigError, Env};
@@ -15,7 +16,9 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// `LISTEN_ADDR` (default `0.0.0.0:<default_port>`), `HTTP_REQUEST_TIMEOUT_MS`,
     /// `HTTP_BODY_LIMIT_BYTES`, `HTTP_HEADER_READ_TIMEOUT_MS` (also the keep-alive idle
-    /// timeout, default 10 s) and `HTTP_MAX_CONNECTIONS` (default 1024).
+    /// timeout, default 10 s), `HTTP_MAX_CONNECTIONS` (default 1024), `TRUSTED_PROXIES`
+    /// (default none: `X-Forwarded-For` is ignored) and `ADMIN_LISTEN_ADDR` (default none:
+    /// the operator's paths are served at `LISTEN_ADDR` too).
     pub fn from_env(env: &Env, default_port: u16) -> Result<Self, ConfigError> {
         let defaults = HttpSettings::default();
         let connections = ConnectionLimits {
@@ -57,6 +60,9 @@ impl ServerConfig {
                 request_timeout: env.millis("HTTP_REQUEST_TIMEOUT_MS", defaults.request_timeout)?,
                 body_limit_bytes: env.parse("HTTP_BODY_LIMIT_BYTES", defaults.body_limit_bytes)?,
                 connections,
+                // Comma-separated; unset, no proxy is trusted.
+                trusted_proxies: TrustedProxies::parse(&env.list("TRUSTED_PROXIES", &[]))?,
+                admin_listen_addr: env.optional_parse("ADMIN_LISTEN_ADDR")?,
             },
         })
     }

@@ -123,14 +123,29 @@ fn host_of(request: &Request) -> (String, u16) {
     }
 }
 
+/// On the public address of a service with an admin listener: the operator's paths are
+/// not here (404, as for any path no route has), whatever the router behind would answer.
+pub(crate) async fn hide_admin_paths(request: Request, next: Next) -> Response {
+    if crate::service::is_admin_path(request.uri().path()) {
+        return Problem::not_found(format!("no route for {}", request.uri().path()))
+            .into_response();
+    }
+    next.run(request).await
+}
+
 /// Gives an RFC 9457 body to error responses that middleware produced without one
-/// (timeout, body too large, method not allowed…), so *every* error is problem+json.
+/// (timeout, method not allowed…) or with a plain-text one (tower-http's body limit
+/// answers a too-large `Content-Length` with `text/plain`), so *every* error is
+/// problem+json. Problems, JSON and the storefront's HTML error pages pass unchanged.
 pub(crate) async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     let is_error = status.is_client_error() || status.is_server_error();
-    let has_body_type = response.headers().contains_key(header::CONTENT_TYPE);
-    if !is_error || has_body_type {
+    let bare = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|value| value.as_bytes().starts_with(b"text/plain"));
+    if !is_error || !bare {
         return response;
     }
     let mut problem = Problem::from_status(status).into_response();

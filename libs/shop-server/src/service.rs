@@ -1,6 +1,7 @@
 //! Assembling a service's router: its own API plus the standard endpoints and middleware.
 
 use crate::application::Application;
+use crate::client_addr::TrustedProxies;
 use crate::contract;
 use crate::deadline;
 use crate::health::{self, Readiness};
@@ -18,11 +19,12 @@ use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use utoipa_scalar::{Scalar, Servable};
+use utoipa_swagger_ui::{Config as DocsConfig, SwaggerUi};
 
 /// Limits applied to every request.
 #[derive(Debug, Clone)]
@@ -33,6 +35,24 @@ pub struct HttpSettings {
     pub body_limit_bytes: usize,
     /// Slow or idle connections are closed; at most so many are open.
     pub connections: ConnectionLimits,
+    /// Whose `X-Forwarded-For` hops [`ClientAddr`](crate::ClientAddr) believes.
+    pub trusted_proxies: TrustedProxies,
+    /// Where the operator's paths ([`ADMIN_PATHS`]) are served, if apart from the public
+    /// address: then the public address answers them 404.
+    pub admin_listen_addr: Option<SocketAddr>,
+}
+
+/// What an operator reads and a visitor from the internet should not: metrics, the ops
+/// endpoints and panel, the contract and its browsable page. With an admin listener, the
+/// public address does not serve them (see [`HttpSettings::admin_listen_addr`]).
+pub const ADMIN_PATHS: [&str; 4] = ["/metrics", "/ops", "/docs", "/openapi.json"];
+
+/// Whether `path` is one of [`ADMIN_PATHS`] or below one.
+pub fn is_admin_path(path: &str) -> bool {
+    ADMIN_PATHS.iter().any(|admin| {
+        path.strip_prefix(admin)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
 }
 
 impl Default for HttpSettings {
@@ -41,6 +61,8 @@ impl Default for HttpSettings {
             request_timeout: Duration::from_secs(10),
             body_limit_bytes: 1024 * 1024,
             connections: ConnectionLimits::default(),
+            trusted_proxies: TrustedProxies::default(),
+            admin_listen_addr: None,
         }
     }
 }
@@ -135,7 +157,7 @@ impl ServiceBuilder {
             )
             .route("/metrics", get(metrics))
             .route("/ops/dependencies", get(ops::dependencies))
-            .merge(Scalar::with_url("/docs", document))
+            .merge(docs_page())
             .fallback_service(fallback)
             // Layers run outside-in in the reverse of the order written here.
             .layer(axum::middleware::from_fn(move |request, next| {
@@ -146,6 +168,7 @@ impl ServiceBuilder {
                 self.settings.request_timeout,
             ))
             .layer(RequestBodyLimitLayer::new(self.settings.body_limit_bytes))
+            .layer(axum::Extension(self.settings.trusted_proxies.clone()))
             .layer(CatchPanicLayer::custom(middleware::panic_to_problem))
             .layer(axum::middleware::from_fn(
                 middleware::problem_for_bare_errors,
@@ -154,17 +177,44 @@ impl ServiceBuilder {
                 self.info,
                 middleware::observe,
             ))
+            // A JSON answer is never run as a script or a page, whatever a browser guesses.
+            .layer(SetResponseHeaderLayer::if_not_present(
+                http::header::X_CONTENT_TYPE_OPTIONS,
+                http::HeaderValue::from_static("nosniff"),
+            ))
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
         (router, self.readiness)
     }
 
-    /// Binds `addr` (port 0 picks a free one) and returns the application, ready to run.
+    /// Binds `addr` (port 0 picks a free one), and the admin address if the settings have
+    /// one, and returns the application, ready to run.
     pub async fn bind(self, addr: SocketAddr) -> std::io::Result<Application> {
         let (info, limits) = (self.info, self.settings.connections);
+        let admin_addr = self.settings.admin_listen_addr;
         let (router, readiness) = self.into_router();
-        Application::bind(info, addr, router, limits, readiness).await
+        let application = match admin_addr {
+            None => Application::bind(info, addr, router, limits, readiness).await?,
+            Some(admin_addr) => {
+                let public = router
+                    .clone()
+                    .layer(axum::middleware::from_fn(middleware::hide_admin_paths));
+                Application::bind(info, addr, public, limits, readiness)
+                    .await?
+                    .with_admin(admin_addr, router)
+                    .await?
+            }
+        };
+        Ok(application)
     }
+}
+
+/// `/docs`: Swagger UI over the service's `/openapi.json`. Every file it needs is in the
+/// binary, and the validator badge (a request to swagger.io) is off, so the page renders in
+/// an offline classroom.
+fn docs_page() -> Router {
+    let config = DocsConfig::new(["/openapi.json"]).validator_url("none");
+    SwaggerUi::new("/docs").config(config).into()
 }
 
 /// The complete OpenAPI document a service serves at `/openapi.json`, built from its API

@@ -38,17 +38,20 @@ pub struct AppState {
     pub probe: reqwest::Client,
     /// Where traces are looked at (`JAEGER_UI_URL`), for the ops panel's links.
     pub jaeger_ui_url: String,
-    /// Signs the web pages' session and cart cookies.
+    /// Seals the web pages' session and cart cookies.
     pub cookies: CookieJar,
+    /// How often a signed-in session's token is checked with the users service.
+    pub session_check_interval: Duration,
     /// The storefront's own injected faults (the ops panel shows and changes them).
     pub faults: Faults,
 }
 
 impl AppState {
-    pub fn new(config: &Config) -> Self {
+    /// Fails only on a `SESSION_SECRET` too short to key the cookies.
+    pub fn new(config: &Config) -> Result<Self, crate::web::session::SecretTooShort> {
         let upstreams = &config.upstreams;
         let client = |name, url: &str| ServiceClient::new(name, url, upstreams.timeout);
-        Self {
+        Ok(Self {
             users: client("users", &upstreams.users_url),
             catalog: client("catalog", &upstreams.catalog_url),
             orders: client("orders", &upstreams.orders_url),
@@ -62,9 +65,10 @@ impl AppState {
                 .build()
                 .unwrap_or_default(),
             jaeger_ui_url: config.web.jaeger_ui_url.trim_end_matches('/').to_owned(),
-            cookies: CookieJar::new(&config.web.session_secret, config.web.cookie_secure),
+            cookies: CookieJar::new(&config.web.session_secret, config.web.cookie_secure)?,
+            session_check_interval: config.web.session_check_interval,
             faults: Faults::new(config.faults),
-        }
+        })
     }
 }
 
@@ -81,7 +85,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// its pages degrade when a service behind it is down, rather than the whole shop.
 /// Injected faults (when enabled) reach its JSON API and its web pages alike.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
-    let state = AppState::new(&config);
+    let state = AppState::new(&config)?;
     let faults = state.faults.clone();
     let inject = || from_fn_with_state(faults.clone(), shop_faults::inject);
     let app = ServiceBuilder::new(SERVICE)

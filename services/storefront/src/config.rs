@@ -26,11 +26,16 @@ pub struct Upstreams {
 /// How the web pages keep a visitor's session and cart.
 #[derive(Clone)]
 pub struct WebConfig {
-    /// The key that signs the session and cart cookies (`SESSION_SECRET`, at least 32
-    /// bytes). Empty: a random key per process, so sessions end when it restarts.
+    /// What the session and cart cookies' key is derived from (`SESSION_SECRET`, at least
+    /// 32 bytes: a shorter one is refused at start). Empty: a random key per process, so
+    /// sessions end when it restarts.
     pub session_secret: String,
     /// Marks the cookies `Secure` (`COOKIE_SECURE`): only plain-HTTP development turns it off.
     pub cookie_secure: bool,
+    /// How often a signed-in session's token is checked with the users service
+    /// (`SESSION_CHECK_INTERVAL_MS`, default 30 s): the longest a session signed out
+    /// elsewhere lives on here.
+    pub session_check_interval: Duration,
     /// The Jaeger UI, for the ops panel's links to traces (`JAEGER_UI_URL`).
     pub jaeger_ui_url: String,
 }
@@ -40,6 +45,7 @@ impl std::fmt::Debug for WebConfig {
         f.debug_struct("WebConfig")
             .field("session_secret", &"<redacted>")
             .field("cookie_secure", &self.cookie_secure)
+            .field("session_check_interval", &self.session_check_interval)
             .field("jaeger_ui_url", &self.jaeger_ui_url)
             .finish()
     }
@@ -72,10 +78,28 @@ impl Config {
             web: WebConfig {
                 session_secret: env.string("SESSION_SECRET", ""),
                 cookie_secure: env.parse("COOKIE_SECURE", true)?,
+                session_check_interval: env
+                    .millis("SESSION_CHECK_INTERVAL_MS", Duration::from_secs(30))?,
                 jaeger_ui_url: env.string("JAEGER_UI_URL", "http://localhost:16686"),
             },
             auth: AuthConfig::from_env(env)?,
             faults: FaultsConfig::from_env(env)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_secret_stays_out_of_debug_output() {
+        let secret = "a session secret that is long enough";
+        let config =
+            Config::from_env(&Env::from_pairs([("SESSION_SECRET", secret)])).expect("valid");
+        assert_eq!(config.web.session_secret, secret);
+        let shown = format!("{config:?}");
+        assert!(!shown.contains(secret), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
     }
 }

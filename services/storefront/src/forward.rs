@@ -3,21 +3,20 @@
 
 use crate::error::Error;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequest, Request};
+use axum::extract::{FromRequest, Request};
 use axum::response::Response;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use shop_http::{CallError, RawResponse, ServiceClient};
-use shop_server::Problem;
-use std::net::SocketAddr;
+use shop_server::{ClientAddr, Problem};
 use utoipa::IntoResponses;
 
 /// Replays a `POST /v1/orders` safely: the orders service keys its deduplication on it.
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
-/// The chain of client addresses: the users service limits sign-in attempts per address,
-/// which would otherwise be the storefront's own for every customer.
+/// The client's address: the users service limits sign-in attempts per address, which
+/// would otherwise be the storefront's own for every customer.
 pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The request headers that mean something to the owning service. Anything else (cookies,
@@ -111,21 +110,12 @@ pub fn pass_back(answer: RawResponse) -> Response {
     response
 }
 
-/// `X-Forwarded-For` with this connection's peer appended, as a proxy adds itself.
+/// `X-Forwarded-For` for the owning service: the client's address alone, as the storefront
+/// found it (`TRUSTED_PROXIES`). It replaces what the client sent: the users service trusts
+/// the storefront, so a hop a client wrote itself would be believed there.
 pub fn forwarded_for(headers: &HeaderMap, extensions: &http::Extensions) -> Option<HeaderValue> {
-    let earlier = headers
-        .get(&X_FORWARDED_FOR)
-        .and_then(|value| value.to_str().ok());
-    let peer = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string());
-    let chain = match (earlier, peer) {
-        (Some(earlier), Some(peer)) => format!("{earlier}, {peer}"),
-        (Some(earlier), None) => earlier.to_owned(),
-        (None, Some(peer)) => peer,
-        (None, None) => return None,
-    };
-    HeaderValue::from_str(&chain).ok()
+    let ClientAddr(client) = ClientAddr::of(headers, extensions);
+    client.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok())
 }
 
 fn only(headers: &HeaderMap, names: &[HeaderName]) -> HeaderMap {
@@ -157,7 +147,10 @@ pub enum PassThroughErrors {
 mod tests {
     use super::*;
     use axum::Router;
+    use axum::extract::ConnectInfo;
     use axum::routing::post;
+    use shop_server::TrustedProxies;
+    use std::net::SocketAddr;
     use std::time::Duration;
 
     /// Answers with what it received, as an upstream that echoes would.
@@ -196,6 +189,7 @@ mod tests {
             .unwrap();
         let peer = SocketAddr::from(([192, 0, 2, 1], 50000));
         request.extensions_mut().insert(ConnectInfo(peer));
+        request.extensions_mut().insert(ingress());
         let incoming = Incoming::from_request(request, &()).await.unwrap();
         let response = incoming
             .forward(&client, Method::POST, "/v1/echo")
@@ -215,10 +209,33 @@ mod tests {
                 "idempotency_key": "key-1",
                 "content_type": "application/json",
                 "cookie": null,
-                "forwarded_for": "203.0.113.7, 192.0.2.1",
+                // The peer is no proxy of ours: what it claimed is replaced.
+                "forwarded_for": "192.0.2.1",
                 "query": "page=2&per_page=5",
                 "body": r#"{"items":[]}"#,
             })
         );
+    }
+
+    /// The networks an ingress in front of the storefront would be in.
+    fn ingress() -> TrustedProxies {
+        TrustedProxies::new(["10.0.0.0/8".parse().expect("network")])
+    }
+
+    #[test]
+    fn behind_a_trusted_ingress_the_client_it_reports_is_passed_on_alone() {
+        let mut headers = HeaderMap::new();
+        // The client forged the first hop; the ingress appended the address it saw.
+        headers.insert(
+            X_FORWARDED_FOR,
+            HeaderValue::from_static("192.0.2.66, 203.0.113.7"),
+        );
+        let mut extensions = http::Extensions::new();
+        extensions.insert(ConnectInfo(SocketAddr::from(([10, 1, 2, 3], 40000))));
+        extensions.insert(ingress());
+
+        let passed_on = forwarded_for(&headers, &extensions).expect("a client");
+
+        assert_eq!(passed_on, "203.0.113.7");
     }
 }

@@ -1,6 +1,7 @@
 //! The users service's router and shared state.
 
 use crate::config::Config;
+use crate::domain::throttle::Limits;
 use crate::hasher::PasswordHasher;
 use crate::tokens::TokenIssuer;
 use crate::{bootstrap, db, routes};
@@ -30,6 +31,8 @@ pub struct AppState {
     pub verifier: Verifier,
     /// Argon2 hashing, a bounded number at a time.
     pub hasher: PasswordHasher,
+    /// Failed sign-ins allowed per account and per address.
+    pub sign_in_limits: Limits,
 }
 
 /// The service's contract: every route here appears in `/openapi.json`.
@@ -68,6 +71,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         verifier: tokens.verifier(),
         tokens: Arc::new(tokens),
         hasher,
+        sign_in_limits: config.sign_in_limits,
     };
     let ops = faults.router(state.verifier.clone());
     let app = ServiceBuilder::new(SERVICE)

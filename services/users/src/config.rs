@@ -1,5 +1,6 @@
 //! The users service's configuration, from environment variables.
 
+use crate::domain::throttle::Limits;
 use shop_db::DbConfig;
 use shop_events::KafkaConfig;
 use shop_faults::FaultsConfig;
@@ -36,6 +37,9 @@ pub struct Config {
     /// `PASSWORD_HASH_QUEUE_MS` (default 2000): how long a request may wait for a free
     /// hasher before it is told to retry (503).
     pub password_hash_queue_wait: Duration,
+    /// `SIGN_IN_MAX_FAILURES_PER_ACCOUNT` (default 5) and `SIGN_IN_MAX_FAILURES_PER_ADDRESS`
+    /// (default 100): failed sign-ins allowed in 15 minutes.
+    pub sign_in_limits: Limits,
 }
 
 /// How access tokens are signed.
@@ -58,6 +62,7 @@ pub struct AdminConfig {
 
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let defaults = Limits::default();
         Ok(Self {
             server: ServerConfig::from_env(env, PORT)?,
             database: DbConfig::from_env(env, SCHEMA)?,
@@ -75,6 +80,10 @@ impl Config {
                 .parse("PASSWORD_HASH_CONCURRENCY", DEFAULT_HASH_CONCURRENCY)?,
             password_hash_queue_wait: env
                 .millis("PASSWORD_HASH_QUEUE_MS", crate::hasher::QUEUE_WAIT)?,
+            sign_in_limits: Limits {
+                per_account: env.parse("SIGN_IN_MAX_FAILURES_PER_ACCOUNT", defaults.per_account)?,
+                per_address: env.parse("SIGN_IN_MAX_FAILURES_PER_ADDRESS", defaults.per_address)?,
+            },
         })
     }
 }
@@ -108,6 +117,7 @@ mod tests {
         assert_eq!(config.tokens.ttl, Duration::from_secs(3600));
         assert!(config.tokens.private_key_pem.is_none());
         assert_eq!(config.password_hash_concurrency.get(), 2);
+        assert_eq!(config.sign_in_limits, Limits::default());
     }
 
     #[test]

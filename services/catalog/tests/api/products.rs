@@ -258,3 +258,42 @@ async fn fetches_products_by_ids() {
     let none = list(&app, "ids=").await;
     assert_eq!(none["total"], 0, "an empty list asks for nothing");
 }
+
+#[tokio::test]
+async fn sql_in_any_parameter_is_only_ever_data() {
+    let app = spawn_app().await;
+    let everything = list(&app, "per_page=100").await;
+    let total = everything["total"].as_u64().expect("total");
+    let injections = [
+        "' OR '1'='1",
+        "'; DROP TABLE catalog.products; --",
+        "\" OR 1=1 --",
+        "kitchen' UNION SELECT id FROM catalog.categories --",
+        "%' OR name LIKE '%",
+    ];
+    for injection in injections {
+        let encoded: String = form_urlencoded::byte_serialize(injection.as_bytes()).collect();
+        // A search for the text finds nothing it does not contain; no error, no extra rows.
+        let found = list(&app, &format!("q={encoded}")).await;
+        assert!(
+            found["total"].as_u64().expect("total") < total,
+            "{injection}: {found}"
+        );
+        // An unknown category is a 422 problem, like any other unknown slug.
+        let response = app.get(&format!("/v1/products?category={encoded}")).await;
+        assert!(
+            matches!(response.status().as_u16(), 200 | 400 | 422),
+            "{injection}: {}",
+            response.status()
+        );
+        // Ids are parsed before anything reaches the database.
+        let response = app.get(&format!("/v1/products/{encoded}")).await;
+        assert!(
+            matches!(response.status().as_u16(), 400 | 404 | 422),
+            "{injection}: {}",
+            response.status()
+        );
+    }
+    // Nothing was dropped or changed.
+    assert_eq!(list(&app, "per_page=100").await["total"], total);
+}

@@ -7,8 +7,8 @@ use crate::app::AppState;
 use crate::forward::{X_FORWARDED_FOR, forwarded_for};
 use crate::web::form::Form;
 use crate::web::layout::{csrf_field, page};
-use crate::web::session::{Account, SESSION_COOKIE, Session};
-use crate::web::{PageError, Visitor};
+use crate::web::session::{self, Account, SESSION_COOKIE, Session};
+use crate::web::{PageError, SESSION_MAX_AGE_SECONDS, Visitor};
 use axum::Extension;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -211,15 +211,82 @@ pub async fn login(
     }
 }
 
-/// `POST /logout`: forgets the access token (and starts a new session).
+/// `POST /logout`: revokes the access token with the users service, so that no copy of
+/// this session's cookie is any good (see [`recheck`]), and starts a new session.
 pub async fn logout(
     State(state): State<AppState>,
+    Extension(visitor): Extension<Visitor>,
     Form(_): Form<serde::de::IgnoredAny>,
 ) -> Response {
-    let cookie = state
-        .cookies
-        .write(SESSION_COOKIE, &Session::anonymous(), 7 * 24 * 3600);
+    if let Some(account) = &visitor.session.account {
+        let revoke = state
+            .users
+            .request(Method::DELETE, "/v1/sessions/current")
+            .bearer_auth(&account.access_token);
+        if let Err(error) = state.users.send(revoke).await {
+            // The visitor still leaves: this browser forgets the session. A copy of its
+            // cookie stays good until the token expires; say so.
+            tracing::warn!(%error, "signing out: the token could not be revoked");
+            metrics::counter!("storefront_sign_out_unrevoked_total").increment(1);
+        }
+    }
+    let cookie = state.cookies.write(
+        SESSION_COOKIE,
+        &Session::anonymous(),
+        SESSION_MAX_AGE_SECONDS,
+    );
     with_cookie(Redirect::to("/").into_response(), &cookie)
+}
+
+/// What the users service says of a signed-in session's token.
+#[derive(Debug)]
+pub enum Recheck {
+    /// Not asked: it said the token stands less than the check interval ago.
+    NotDue,
+    /// The token stands: the session, with the time of this answer.
+    Confirmed(Session),
+    /// Signed out (revoked), or the account is gone: a new, anonymous session.
+    SignedOut,
+    /// No answer (the users service is down): the session as it was, asked again on
+    /// the next page. Signing everyone out whenever users is down would be worse.
+    Unknown,
+}
+
+/// Asks the users service whether `session`'s token still stands, when the last answer
+/// is older than `SESSION_CHECK_INTERVAL_MS`: how signing out (here, on another replica,
+/// or in another browser) ends every copy of the session within that interval.
+pub async fn recheck(state: &AppState, session: &Session) -> Recheck {
+    let Some(account) = &session.account else {
+        return Recheck::NotDue;
+    };
+    if !account.due_for_check(state.session_check_interval) {
+        return Recheck::NotDue;
+    }
+    let me = state
+        .users
+        .request(Method::GET, "/v1/users/me")
+        .bearer_auth(&account.access_token);
+    match state.users.send(me).await {
+        Ok(_) => {
+            let mut confirmed = session.clone();
+            if let Some(account) = &mut confirmed.account {
+                account.checked_at = session::now();
+            }
+            Recheck::Confirmed(confirmed)
+        }
+        Err(error)
+            if matches!(
+                error.status(),
+                Some(StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND)
+            ) =>
+        {
+            Recheck::SignedOut
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot check a session's token; keeping the session");
+            Recheck::Unknown
+        }
+    }
 }
 
 /// Signs in: a redirect home with the new session cookie, or what the users service said
@@ -255,11 +322,14 @@ async fn sign_in(
         .json()
         .await
         .map_err(|error| PageError::BadUpstreamAnswer(error.to_string()))?;
+    let now = session::now();
     let session = Session::signed_in(Account {
         id: me.id,
         name: me.name,
         role: me.role,
         access_token: token.access_token,
+        expires_at: now.saturating_add(i64::try_from(token.expires_in).unwrap_or(i64::MAX)),
+        checked_at: now,
     });
     // The session lasts as long as its token.
     let cookie = state

@@ -33,7 +33,8 @@ use shop_server::Problem;
 
 pub use error::PageError;
 
-/// How long a visitor's session and cart last without a visit.
+/// How long an anonymous visitor's session and cart last (a signed-in session lasts as
+/// long as its token).
 pub const SESSION_MAX_AGE_SECONDS: u64 = 7 * 24 * 3600;
 
 /// No script, no plug-in, no frame; styles, images and form targets of this origin only.
@@ -114,6 +115,13 @@ async fn visit(State(state): State<AppState>, mut request: Request, next: Next) 
     let existing: Option<Session> = jar.read(request.headers(), session::SESSION_COOKIE);
     let fresh = existing.is_none();
     let session = existing.unwrap_or_else(Session::anonymous);
+    // A signed-in session whose token was revoked ends here; a confirmed one is rewritten
+    // with the time of the answer.
+    let (session, changed) = match account::recheck(&state, &session).await {
+        account::Recheck::NotDue | account::Recheck::Unknown => (session, false),
+        account::Recheck::Confirmed(confirmed) => (confirmed, true),
+        account::Recheck::SignedOut => (Session::anonymous(), true),
+    };
     let cart = jar
         .read(request.headers(), session::CART_COOKIE)
         .unwrap_or_default();
@@ -129,8 +137,12 @@ async fn visit(State(state): State<AppState>, mut request: Request, next: Next) 
             .as_bytes()
             .starts_with(session::SESSION_COOKIE.as_bytes())
     });
-    if fresh && !sets_session {
-        let cookie = jar.write(session::SESSION_COOKIE, &session, SESSION_MAX_AGE_SECONDS);
+    if (fresh || changed) && !sets_session {
+        let max_age = session
+            .account
+            .as_ref()
+            .map_or(SESSION_MAX_AGE_SECONDS, session::Account::seconds_left);
+        let cookie = jar.write(session::SESSION_COOKIE, &session, max_age);
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             headers.append(SET_COOKIE, value);
         }

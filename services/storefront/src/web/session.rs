@@ -1,31 +1,41 @@
-//! What the shop remembers of a visitor between pages, in two signed cookies: the session
-//! (CSRF token, and once signed in the access token and who it is) and the cart.
+//! What the shop remembers of a visitor between pages, in two cookies: the session (CSRF
+//! token, and once signed in the access token and who it is) and the cart.
 //!
-//! A cookie is `base64url(json).base64url(HMAC-SHA256(key, name + json))`: the browser can
-//! read it but not change it, nor move one cookie's value into another. It is `HttpOnly`
-//! (no script reads it), `SameSite=Lax` (no cross-site form post carries it) and, outside
-//! plain-HTTP development, `Secure`.
+//! Each cookie is sealed by the `cookie` crate's private jar: AES-256-GCM under a key
+//! derived from `SESSION_SECRET` (HKDF), with the cookie's name as associated data. The
+//! browser can neither read it (the access token inside stays the server's) nor change it,
+//! nor move one cookie's value into another. Inside the seal is its expiry: `Max-Age` only
+//! asks the browser to forget it, while a copy kept elsewhere is refused once the time
+//! has passed. It is `HttpOnly` (no script reads it), `SameSite=Lax` (no cross-site form
+//! post carries it) and, outside plain-HTTP development, `Secure`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
+use cookie::{Cookie, Key, SameSite};
 use http::HeaderMap;
 use http::header::COOKIE;
 use rand_core::{OsRng, RngCore};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
-use std::sync::Arc;
 use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub const SESSION_COOKIE: &str = "shop_session";
 pub const CART_COOKIE: &str = "shop_cart";
 
-/// Signs and checks cookies, and writes their `Set-Cookie` headers.
+/// The shortest `SESSION_SECRET`: the key derivation needs 256 bits of secret.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// `SESSION_SECRET` is set but shorter than [`MIN_SECRET_BYTES`].
+#[derive(Debug, thiserror::Error)]
+#[error("SESSION_SECRET has {0} bytes; at least {MIN_SECRET_BYTES} are needed")]
+pub struct SecretTooShort(pub usize);
+
+/// Seals and opens cookies, and writes their `Set-Cookie` headers.
 #[derive(Clone)]
 pub struct CookieJar {
-    key: Arc<[u8]>,
+    key: Key,
     secure: bool,
 }
 
@@ -37,59 +47,70 @@ impl std::fmt::Debug for CookieJar {
     }
 }
 
+/// What is sealed in a cookie: the value and when it stops being accepted.
+#[derive(Serialize, Deserialize)]
+struct Sealed<T> {
+    /// Seconds since the Unix epoch.
+    expires_at: i64,
+    value: T,
+}
+
 impl CookieJar {
-    /// `secret` signs the cookies; empty means a random key for this process.
-    pub fn new(secret: &str, secure: bool) -> Self {
-        let key: Vec<u8> = if secret.is_empty() {
+    /// `secret` keys the cookies; empty means a random key for this process.
+    pub fn new(secret: &str, secure: bool) -> Result<Self, SecretTooShort> {
+        let key = if secret.is_empty() {
             tracing::warn!("SESSION_SECRET is not set: sessions end when the storefront restarts");
-            random_bytes::<32>().to_vec()
+            Key::generate()
+        } else if secret.len() < MIN_SECRET_BYTES {
+            return Err(SecretTooShort(secret.len()));
         } else {
-            secret.as_bytes().to_vec()
+            Key::derive_from(secret.as_bytes())
         };
-        Self {
-            key: key.into(),
-            secure,
-        }
+        Ok(Self { key, secure })
     }
 
-    fn mac(&self, name: &str, payload: &[u8]) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key size");
-        mac.update(name.as_bytes());
-        mac.update(b"=");
-        mac.update(payload);
-        mac
-    }
-
-    /// The cookie `name` of the request, if present and signed by us.
+    /// The cookie `name` of the request, if present, sealed by us and not expired.
     pub fn read<T: DeserializeOwned>(&self, headers: &HeaderMap, name: &str) -> Option<T> {
         let value = cookie_value(headers, name)?;
-        let (payload, signature) = value.split_once('.')?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
-        let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-        self.mac(name, &payload).verify_slice(&signature).ok()?;
-        serde_json::from_slice(&payload).ok()
+        let mut jar = cookie::CookieJar::new();
+        jar.add_original(Cookie::new(name.to_owned(), value.to_owned()));
+        let opened = jar.private(&self.key).get(name)?;
+        let sealed: Sealed<T> = serde_json::from_str(opened.value()).ok()?;
+        (sealed.expires_at > OffsetDateTime::now_utc().unix_timestamp()).then_some(sealed.value)
     }
 
     /// A `Set-Cookie` value storing `value` under `name` for `max_age_seconds`.
     pub fn write<T: Serialize>(&self, name: &str, value: &T, max_age_seconds: u64) -> String {
-        let payload = serde_json::to_vec(value).unwrap_or_default();
-        let signature = self.mac(name, &payload).finalize().into_bytes();
-        let value = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(&payload),
-            URL_SAFE_NO_PAD.encode(signature)
-        );
-        self.set_cookie(name, &value, max_age_seconds)
+        let max_age = i64::try_from(max_age_seconds).unwrap_or(i64::MAX);
+        let sealed = Sealed {
+            expires_at: OffsetDateTime::now_utc()
+                .unix_timestamp()
+                .saturating_add(max_age),
+            value,
+        };
+        // Our own types: serialising them cannot fail.
+        let json = serde_json::to_string(&sealed).unwrap_or_default();
+        let mut jar = cookie::CookieJar::new();
+        jar.private_mut(&self.key)
+            .add(self.cookie(name, json, max_age));
+        jar.get(name)
+            .map(|sealed| sealed.to_string())
+            .unwrap_or_default()
     }
 
     /// A `Set-Cookie` value that removes the cookie `name`.
     pub fn remove(&self, name: &str) -> String {
-        self.set_cookie(name, "", 0)
+        self.cookie(name, String::new(), 0).to_string()
     }
 
-    fn set_cookie(&self, name: &str, value: &str, max_age_seconds: u64) -> String {
-        let secure = if self.secure { "; Secure" } else { "" };
-        format!("{name}={value}; Path=/; Max-Age={max_age_seconds}; HttpOnly; SameSite=Lax{secure}")
+    fn cookie(&self, name: &str, value: String, max_age_seconds: i64) -> Cookie<'static> {
+        Cookie::build((name.to_owned(), value))
+            .path("/")
+            .max_age(time::Duration::seconds(max_age_seconds))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .build()
     }
 }
 
@@ -119,12 +140,33 @@ pub struct Account {
     pub role: String,
     /// The bearer token for the services behind the storefront.
     pub access_token: String,
+    /// When the token expires, in seconds since the Unix epoch: the session with it.
+    pub expires_at: i64,
+    /// When the users service last said the token stands (not signed out), likewise.
+    pub checked_at: i64,
 }
 
 impl Account {
     pub fn is_admin(&self) -> bool {
         self.role == "admin"
     }
+
+    /// Seconds the session has left: until its token expires.
+    pub fn seconds_left(&self) -> u64 {
+        let left = self.expires_at - OffsetDateTime::now_utc().unix_timestamp();
+        u64::try_from(left).unwrap_or(0)
+    }
+
+    /// Whether `interval` has passed since the users service last confirmed the token.
+    pub fn due_for_check(&self, interval: std::time::Duration) -> bool {
+        let since = OffsetDateTime::now_utc().unix_timestamp() - self.checked_at;
+        u64::try_from(since).map_or(true, |since| since >= interval.as_secs())
+    }
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// A visitor's session: every visitor has one, signed in or not.
@@ -231,18 +273,26 @@ mod tests {
         headers
     }
 
+    const SECRET: &str = "a test secret that is long enough!";
+
     #[test]
-    fn a_signed_cookie_reads_back_and_a_changed_or_moved_one_does_not() {
-        let jar = CookieJar::new("a test secret that is long enough!", true);
+    fn a_sealed_cookie_reads_back_and_a_changed_or_moved_one_does_not() {
+        let jar = CookieJar::new(SECRET, true).expect("long enough");
         let session = Session::anonymous();
         let set = jar.write(SESSION_COOKIE, &session, 60);
         assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Secure"));
+        assert!(set.contains("Max-Age=60"), "{set}");
         let read: Session = jar
             .read(&request_with(&set), SESSION_COOKIE)
             .expect("reads back");
         assert_eq!(read.csrf, session.csrf);
 
-        let tampered = set.replacen("shop_session=e", "shop_session=f", 1);
+        // Sealed, not just signed: the CSRF token is nowhere in what the browser holds.
+        assert!(!set.contains(&session.csrf), "{set}");
+        let value = set.split(';').next().unwrap().split_once('=').unwrap().1;
+        let mut tampered = value.as_bytes().to_vec();
+        tampered[20] = if tampered[20] == b'A' { b'B' } else { b'A' };
+        let tampered = format!("{SESSION_COOKIE}={}", String::from_utf8(tampered).unwrap());
         assert!(
             jar.read::<Session>(&request_with(&tampered), SESSION_COOKIE)
                 .is_none()
@@ -252,12 +302,32 @@ mod tests {
             jar.read::<Session>(&request_with(&moved), CART_COOKIE)
                 .is_none()
         );
-        let other_key = CookieJar::new("another secret, just as long!!!!!", true);
+        let other_key = CookieJar::new("another secret, just as long!!!!!", true).expect("ok");
         assert!(
             other_key
                 .read::<Session>(&request_with(&set), SESSION_COOKIE)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn an_expired_cookie_is_refused_even_if_the_browser_kept_it() {
+        let jar = CookieJar::new(SECRET, true).expect("long enough");
+        let set = jar.write(SESSION_COOKIE, &Session::anonymous(), 0);
+        assert!(
+            jar.read::<Session>(&request_with(&set), SESSION_COOKIE)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_short_secret_is_refused() {
+        let error = CookieJar::new("too short", true).expect_err("9 bytes");
+        assert_eq!(
+            error.to_string(),
+            "SESSION_SECRET has 9 bytes; at least 32 are needed"
+        );
+        assert!(CookieJar::new("", true).is_ok(), "unset: a random key");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! fantoccini. Screenshots of the pages land in `target/screenshots/` (the README shows
 //! them).
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, spawn_full_shop};
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, closed_url, spawn_full_shop, spawn_storefront};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use std::path::PathBuf;
@@ -50,16 +50,27 @@ async fn start_driver() -> Driver {
 }
 
 async fn open_browser(driver: &Driver) -> Client {
+    open_browser_with(driver, &[]).await
+}
+
+async fn open_browser_with(driver: &Driver, extra_args: &[&str]) -> Client {
+    let mut args = vec![
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+    ];
+    args.extend_from_slice(extra_args);
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
         "goog:chromeOptions".to_owned(),
         json!({
             "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--window-size=1280,900",
-            ],
+            "args": args,
         }),
     );
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -268,5 +279,61 @@ async fn a_customer_shops_in_a_real_browser() {
     wait_for(&browser, "source: fallback").await;
     assert!(text(&browser).await.contains("In the shop"));
     screenshot(&browser, "home-fallback").await;
+    browser.close().await.expect("closed");
+}
+
+/// `/docs` renders the contract's operations from the binary alone: the browser's only
+/// way out is a proxy that does not exist, and every resource the page loaded came from
+/// the service itself.
+#[tokio::test]
+async fn the_docs_page_renders_every_operation_offline() {
+    let storefront = spawn_storefront(vec![("USERS_URL", closed_url().await)]).await;
+    let base = storefront.base_url();
+    let driver = start_driver().await;
+    // Loopback bypasses the proxy; anything else would go to a closed port and fail.
+    let browser = open_browser_with(&driver, &["--proxy-server=http://127.0.0.1:9"]).await;
+
+    browser.goto(&format!("{base}/docs")).await.expect("goto");
+    wait_for(&browser, "/api/orders/{id}").await;
+    screenshot(&browser, "docs").await;
+
+    let operations = browser
+        .find_all(Locator::Css(".opblock"))
+        .await
+        .expect("operations");
+    let contract: serde_json::Value = storefront
+        .http
+        .get(storefront.url("/openapi.json"))
+        .send()
+        .await
+        .expect("contract")
+        .json()
+        .await
+        .expect("json");
+    let documented: usize = contract["paths"]
+        .as_object()
+        .expect("paths")
+        .values()
+        .map(|path| path.as_object().map_or(0, |ops| ops.len()))
+        .sum();
+    assert_eq!(operations.len(), documented, "one block per operation");
+
+    let loaded = browser
+        .execute(
+            "return performance.getEntriesByType('resource').map(e => e.name)",
+            vec![],
+        )
+        .await
+        .expect("resource timings");
+    let loaded: Vec<String> = serde_json::from_value(loaded).expect("names");
+    assert!(!loaded.is_empty(), "the page loaded its script and styles");
+    let outside: Vec<&String> = loaded
+        .iter()
+        .filter(|url| !url.starts_with(&base))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "requests outside the service: {outside:?}"
+    );
     browser.close().await.expect("closed");
 }

@@ -180,6 +180,8 @@ pub async fn spawn_full_shop() -> FullShop {
         ("COOKIE_SECURE", "false".to_owned()),
         ("FAULTS_ENABLED", "true".to_owned()),
         ("JWKS_URL", issuer.jwks_url()),
+        // Every page asks users whether a signed-in session still stands.
+        ("SESSION_CHECK_INTERVAL_MS", "0".to_owned()),
     ])
     .await;
     FullShop {

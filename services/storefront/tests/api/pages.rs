@@ -303,7 +303,11 @@ async fn a_product_name_with_markup_is_shown_as_text_under_a_strict_policy() {
             .to_str()
             .expect("ascii");
         assert!(policy.contains("default-src 'none'"), "{policy}");
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
         assert_eq!(page.headers["x-content-type-options"], "nosniff");
+        assert_eq!(page.headers["x-frame-options"], "DENY");
+        assert_eq!(page.headers["referrer-policy"], "same-origin");
+        assert_eq!(page.headers["cache-control"], "no-store");
     }
     let missing = browser.get("/products/not-an-id").await;
     assert_eq!(missing.status, 404);
@@ -365,6 +369,27 @@ async fn the_ops_panel_is_for_admins_only_and_shows_every_service() {
     let mut customer = Browser::new(shop.storefront.base_url());
     register(&mut customer, "Carol").await;
     assert_eq!(customer.get("/ops").await.status, 404);
+    // Every other ops page and form too, for a customer (404) and a stranger (to log in).
+    for (browser, form_page, expected) in
+        [(&mut customer, "/", 404), (&mut stranger, "/login", 303)]
+    {
+        let token = csrf_token(&browser.get(form_page).await.body);
+        let fault = [
+            ("route_pattern", "/v1/products"),
+            ("error_rate", "1"),
+            ("csrf", &token),
+        ];
+        for action in ["/ops/faults/catalog", "/ops/faults/storefront"] {
+            let injected = browser.post_raw(action, &fault).await;
+            assert_eq!(injected.status, expected, "{action}: {}", injected.body);
+        }
+        let cleared = browser
+            .post_raw("/ops/faults/catalog/clear", &[("csrf", &token)])
+            .await;
+        assert_eq!(cleared.status, expected, "clear: {}", cleared.body);
+        let trace = browser.get("/ops/trace?request_id=abc").await;
+        assert_eq!(trace.status, expected, "trace");
+    }
 
     let mut admin = Browser::new(shop.storefront.base_url());
     let home = admin
@@ -554,4 +579,34 @@ async fn an_unknown_page_is_the_html_not_found_page_and_an_unknown_api_path_a_pr
             "{path} ({accept})"
         );
     }
+}
+
+#[tokio::test]
+async fn a_copy_of_a_signed_out_session_is_signed_out_too() {
+    let shop = spawn_full_shop().await;
+    let base = shop.storefront.base_url();
+    let mut browser = Browser::new(base.clone());
+    let home = register(&mut browser, "Grace").await;
+    assert!(home.body.contains("Hello, Grace"), "{}", home.body);
+    // Someone copies the session cookie (a shared computer, a stolen backup).
+    let copied = browser.cookies.clone();
+
+    let left = browser.submit("/", "/logout", &[]).await;
+    assert!(!left.body.contains("Hello, Grace"));
+
+    let mut copy = Browser::new(base);
+    copy.cookies = copied;
+    let page = copy.get("/").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.body.contains("Hello, Grace"),
+        "the copy of the session still signs in"
+    );
+    let orders = copy.get("/orders").await;
+    assert_eq!(
+        orders.location.as_deref(),
+        Some("/login"),
+        "{}",
+        orders.status
+    );
 }

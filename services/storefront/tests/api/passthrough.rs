@@ -102,3 +102,91 @@ async fn the_authorization_header_reaches_the_upstream() {
     assert_eq!(content_type, "application/problem+json");
     assert_eq!(body["type"], "/problems/forbidden");
 }
+
+/// Registers through the storefront's API and signs in: the bearer token.
+async fn api_customer(shop: &crate::helpers::FullShop, name: &str) -> String {
+    let http = &shop.storefront.http;
+    let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
+    let registered = http
+        .post(shop.storefront.url("/api/users"))
+        .json(&serde_json::json!({ "name": name, "email": email, "password": "correct horse battery" }))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(registered.status(), 201);
+    let session: serde_json::Value = http
+        .post(shop.storefront.url("/api/sessions"))
+        .json(&serde_json::json!({ "email": email, "password": "correct horse battery" }))
+        .send()
+        .await
+        .expect("sign in")
+        .json()
+        .await
+        .expect("a token");
+    session["access_token"].as_str().expect("token").to_owned()
+}
+
+#[tokio::test]
+async fn another_customers_order_is_not_found_through_the_api() {
+    let shop = crate::helpers::spawn_full_shop().await;
+    let http = &shop.storefront.http;
+    let alice = api_customer(&shop, "Alice").await;
+    let bob = api_customer(&shop, "Bob").await;
+    let products: serde_json::Value = http
+        .get(shop.storefront.url("/api/products"))
+        .send()
+        .await
+        .expect("products")
+        .json()
+        .await
+        .expect("a page");
+    let product = &products["items"][0]["id"];
+    let placed = http
+        .post(shop.storefront.url("/api/orders"))
+        .bearer_auth(&alice)
+        .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+        .json(&serde_json::json!({ "items": [{ "product_id": product, "quantity": 1 }] }))
+        .send()
+        .await
+        .expect("place");
+    assert_eq!(placed.status(), 202);
+    let order: serde_json::Value = placed.json().await.expect("order");
+    let id = order["id"].as_str().expect("id");
+
+    let path = format!("/api/orders/{id}");
+    let mine = http
+        .get(shop.storefront.url(&path))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(mine.status(), 200);
+    let theirs = http
+        .get(shop.storefront.url(&path))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        theirs.status(),
+        404,
+        "Bob cannot even tell Alice's order exists"
+    );
+    let cancel = http
+        .post(shop.storefront.url(&format!("{path}/cancel")))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .expect("cancel");
+    assert_eq!(cancel.status(), 404);
+    let listed: serde_json::Value = http
+        .get(shop.storefront.url("/api/orders"))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("a page");
+    assert_eq!(listed["total"], 0, "Bob's list has none of Alice's orders");
+}

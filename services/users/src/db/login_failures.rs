@@ -1,64 +1,64 @@
-//! `users.login_failures`: failed sign-ins per account and per client address.
+//! `users.login_failures`: sign-in attempts per account and per client address (those
+//! that failed, and those being checked right now).
 //!
 //! Times come from the database's clock, the same for every instance.
 
-use crate::domain::throttle::AttemptKeys;
+use crate::domain::throttle::{Count, Scope};
 use shop_db::query_span;
 use sqlx::PgPool;
 use std::time::Duration;
 use tracing::Instrument;
 
-/// How long until `keys` may try again, if any of them has `max_failures` failures in the
-/// current `window`.
-pub async fn lockout(
+/// Adds one attempt to `subject`'s count in `scope`, starting a new window where the last
+/// one is over: the count with this attempt in it. One statement, so concurrent attempts
+/// each see their own number.
+pub async fn count_attempt(
     pool: &PgPool,
-    keys: &AttemptKeys,
-    max_failures: i32,
+    scope: Scope,
+    subject: &str,
     window: Duration,
-) -> Result<Option<Duration>, sqlx::Error> {
-    let (scopes, subjects): (Vec<_>, Vec<_>) = keys.pairs().into_iter().unzip();
-    let remaining = sqlx::query_scalar!(
-        r#"
-        SELECT extract(epoch FROM max(window_started_at) + make_interval(secs => $3) - now())::float8
-        FROM users.login_failures
-        WHERE (scope, subject) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-          AND failures >= $4
-          AND window_started_at > now() - make_interval(secs => $3)
-        "#,
-        &scopes as &[&str],
-        &subjects,
-        window.as_secs_f64(),
-        max_failures,
-    )
-    .fetch_one(pool)
-    .instrument(query_span("SELECT", "login_failures"))
-    .await?;
-    Ok(remaining.map(|secs| Duration::from_secs_f64(secs.max(0.0))))
-}
-
-/// Counts one failure for each of `keys`, starting a new window where the last one is over.
-pub async fn record(
-    pool: &PgPool,
-    keys: &AttemptKeys,
-    window: Duration,
-) -> Result<(), sqlx::Error> {
-    let (scopes, subjects): (Vec<_>, Vec<_>) = keys.pairs().into_iter().unzip();
-    sqlx::query!(
+) -> Result<Count, sqlx::Error> {
+    let row = sqlx::query!(
         r#"
         INSERT INTO users.login_failures AS f (scope, subject, failures, window_started_at)
-        SELECT scope, subject, 1, now() FROM unnest($1::text[], $2::text[]) AS k(scope, subject)
+        VALUES ($1, $2, 1, now())
         ON CONFLICT (scope, subject) DO UPDATE SET
             failures = CASE WHEN f.window_started_at > now() - make_interval(secs => $3)
                             THEN f.failures + 1 ELSE 1 END,
             window_started_at = CASE WHEN f.window_started_at > now() - make_interval(secs => $3)
                                      THEN f.window_started_at ELSE now() END
+        RETURNING failures,
+            extract(epoch FROM window_started_at + make_interval(secs => $3) - now())::float8
+                AS "remaining_secs!"
         "#,
-        &scopes as &[&str],
-        &subjects,
+        scope.as_str(),
+        subject,
         window.as_secs_f64(),
     )
-    .execute(pool)
+    .fetch_one(pool)
     .instrument(query_span("UPSERT", "login_failures"))
+    .await?;
+    Ok(Count {
+        attempts: u32::try_from(row.failures).unwrap_or(0),
+        remaining: Duration::from_secs_f64(row.remaining_secs.max(0.0)),
+    })
+}
+
+/// Takes back an attempt [`count_attempt`] added that did not fail: it was refused by
+/// another key's limit, it could not be checked (no hasher free), or it succeeded.
+pub async fn uncount_attempt(
+    pool: &PgPool,
+    scope: Scope,
+    subject: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE users.login_failures SET failures = failures - 1 \
+         WHERE scope = $1 AND subject = $2 AND failures > 0",
+        scope.as_str(),
+        subject,
+    )
+    .execute(pool)
+    .instrument(query_span("UPDATE", "login_failures"))
     .await?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod login_failures;
+pub mod revoked_tokens;
 pub mod signing_keys;
 
 /// Applied at start-up, inside the service's own schema.

@@ -2,7 +2,10 @@
 
 mod jwks;
 mod sessions;
+mod signed_in;
 mod users;
+
+pub use signed_in::SignedIn;
 
 use crate::app::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -14,6 +17,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::me))
         .routes(routes!(users::get_user))
         .routes(routes!(sessions::sign_in))
+        .routes(routes!(sessions::sign_out))
         .routes(routes!(jwks::jwks));
     shop_auth::openapi::add_bearer_scheme(router.get_openapi_mut());
     router

@@ -2,16 +2,16 @@
 
 use crate::app::AppState;
 use crate::db;
+use crate::db::accounts::Credentials;
 use crate::domain::account::email_key;
-use crate::domain::throttle::{AttemptKeys, MAX_FAILURES, WINDOW};
+use crate::domain::throttle::{self, Scope, WINDOW};
 use crate::error::Error;
+use crate::routes::SignedIn;
 use crate::tokens::AccessToken;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
+use axum::http::StatusCode;
 use serde::Deserialize;
-use shop_server::{Json, Problem};
-use std::convert::Infallible;
-use std::net::{IpAddr, SocketAddr};
+use shop_server::{ClientAddr, Json, Problem};
 use utoipa::ToSchema;
 
 /// An email address and its password.
@@ -26,8 +26,10 @@ pub struct SignIn {
 
 /// Signs in: exchanges an email address and password for an access token.
 ///
-/// After 5 failed attempts for one account, or from one client address, within 15
-/// minutes, further attempts are refused until the window ends.
+/// After 5 failed attempts for one account, or 100 from one client address, within 15
+/// minutes, further attempts are refused until the window ends (the limits are the
+/// service's `SIGN_IN_MAX_FAILURES_PER_ACCOUNT` and `SIGN_IN_MAX_FAILURES_PER_ADDRESS`).
+/// The client's address is the connection's, or the one a trusted proxy reports.
 #[utoipa::path(
     post,
     path = "/v1/sessions",
@@ -51,56 +53,102 @@ pub struct SignIn {
 )]
 pub async fn sign_in(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    ClientAddr(ip): ClientAddr,
     Json(body): Json<SignIn>,
 ) -> Result<Json<AccessToken>, Error> {
-    let keys = AttemptKeys {
-        email: email_key(&body.email),
-        ip,
+    let attempt = Attempt::count(&state, throttle::keys(&email_key(&body.email), ip)).await?;
+    let checked = check_password(&state, &body).await;
+    let account = match checked {
+        Ok(Some(account)) => account,
+        Ok(None) => {
+            // Counted already: the attempt stays a failure.
+            // Failed sign-ins are what fill the table: they also empty it of the expired.
+            db::login_failures::forget_expired(&state.db, WINDOW).await?;
+            return Err(Error::InvalidCredentials);
+        }
+        Err(error) => {
+            // Not checked (every hasher busy, the database gone): not a failure either.
+            attempt.uncount(&state).await?;
+            return Err(error);
+        }
     };
-    if let Some(wait) = db::login_failures::lockout(&state.db, &keys, MAX_FAILURES, WINDOW).await? {
-        return Err(Error::TooManyAttempts(wait));
-    }
+    attempt.succeeded(&state).await?;
+    Ok(Json(state.tokens.issue(account.id, account.role)?))
+}
+
+/// Signs out: the bearer's token is refused from now on, by this service and by the
+/// storefront (which asks this service about a session's token at least every
+/// `SESSION_CHECK_INTERVAL_MS`). Other services check only a token's signature and
+/// expiry: it is refused there when it expires (`JWT_TTL_SECONDS`).
+#[utoipa::path(
+    delete,
+    path = "/v1/sessions/current",
+    tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out: the token is revoked"),
+        (status = 401, description = "No valid token", body = Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+pub async fn sign_out(
+    SignedIn(claims): SignedIn,
+    State(state): State<AppState>,
+) -> Result<StatusCode, Error> {
+    db::revoked_tokens::revoke(&state.db, claims.jti, claims.exp).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The account whose password `body` has, if any.
+async fn check_password(state: &AppState, body: &SignIn) -> Result<Option<Credentials>, Error> {
     let account = db::accounts::find_credentials(&state.db, &body.email).await?;
     let hash = account
         .as_ref()
         .map(|account| account.password_hash.clone());
-    let verified = state.hasher.verify(body.password, hash).await?;
-    let Some(account) = account.filter(|_| verified) else {
-        db::login_failures::record(&state.db, &keys, WINDOW).await?;
-        // Failed sign-ins are what fill the table: they also empty it of the expired.
-        db::login_failures::forget_expired(&state.db, WINDOW).await?;
-        return Err(Error::InvalidCredentials);
-    };
-    db::login_failures::clear_account(&state.db, &keys.email).await?;
-    Ok(Json(state.tokens.issue(account.id, account.role)?))
+    let verified = state.hasher.verify(body.password.clone(), hash).await?;
+    Ok(account.filter(|_| verified))
 }
 
-/// The client's IP address: the first hop of `X-Forwarded-For` when present, else the peer
-/// of the connection.
-///
-/// Trusting `X-Forwarded-For` assumes the service is reached only through a proxy (the
-/// ingress) that sets it; exposed directly, a client could pick the address it is counted
-/// under. The per-account limit holds either way.
-pub struct ClientIp(pub Option<IpAddr>);
+/// A sign-in attempt, counted against each of its keys and within every limit.
+struct Attempt {
+    keys: Vec<(Scope, String)>,
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = Infallible;
+impl Attempt {
+    /// Counts the attempt against each key in turn; over a key's limit, takes it back
+    /// from the keys before and refuses it (429), so a refusal is never a failure.
+    async fn count(state: &AppState, keys: Vec<(Scope, String)>) -> Result<Self, Error> {
+        for (counted, (scope, subject)) in keys.iter().enumerate() {
+            let count =
+                db::login_failures::count_attempt(&state.db, *scope, subject, WINDOW).await?;
+            if let Some(wait) = count.refusal(scope.limit(&state.sign_in_limits)) {
+                let refused = Self {
+                    keys: keys[..=counted].to_vec(),
+                };
+                refused.uncount(state).await?;
+                return Err(Error::TooManyAttempts(wait));
+            }
+        }
+        Ok(Self { keys })
+    }
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(',').next())
-            .and_then(|first| first.trim().parse().ok());
-        // Present when the server runs with connect info, as shop-server's does.
-        let peer = || {
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip())
-        };
-        Ok(Self(forwarded.or_else(peer)))
+    async fn uncount(&self, state: &AppState) -> Result<(), Error> {
+        for (scope, subject) in &self.keys {
+            db::login_failures::uncount_attempt(&state.db, *scope, subject).await?;
+        }
+        Ok(())
+    }
+
+    /// The account's failures are forgotten; the address's keep counting, without this one.
+    async fn succeeded(&self, state: &AppState) -> Result<(), Error> {
+        for (scope, subject) in &self.keys {
+            match scope {
+                Scope::Account => db::login_failures::clear_account(&state.db, subject).await?,
+                Scope::Address => {
+                    db::login_failures::uncount_attempt(&state.db, *scope, subject).await?;
+                }
+            }
+        }
+        Ok(())
     }
 }

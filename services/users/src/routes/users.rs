@@ -3,12 +3,13 @@
 use crate::app::AppState;
 use crate::domain::account::{Account, NewAccount};
 use crate::error::{Error, ResultExt};
+use crate::routes::SignedIn;
 use crate::{db, events};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
-use shop_auth::{Authenticated, Role};
+use shop_auth::Role;
 use shop_server::{Json, Path, Problem};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -116,7 +117,7 @@ pub async fn register(
     )
 )]
 pub async fn me(
-    Authenticated(claims): Authenticated,
+    SignedIn(claims): SignedIn,
     State(state): State<AppState>,
 ) -> Result<Json<User>, Error> {
     let account = db::accounts::find(&state.db, claims.sub)
@@ -145,7 +146,7 @@ pub async fn me(
     )
 )]
 pub async fn get_user(
-    Authenticated(claims): Authenticated,
+    SignedIn(claims): SignedIn,
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
 ) -> Result<Json<User>, Error> {

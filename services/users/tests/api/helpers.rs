@@ -43,6 +43,8 @@ pub async fn spawn_app_with(settings: &[(&str, String)]) -> TestApp {
         ("DATABASE_URL", db.url_for_via(SCHEMA, db_proxy.addr())),
         ("JWT_PRIVATE_KEY_PEM", issuer.private_key_pem()),
         ("ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
+        // The test client, and the proxy `sign_in_from` says the request came through.
+        ("TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8".to_owned()),
     ];
     all.extend(settings.iter().cloned());
     let config = config(&all).expect("config");
@@ -68,7 +70,8 @@ pub fn config(settings: &[(&str, String)]) -> anyhow::Result<Config> {
     let broker = [("KAFKA_BROKERS", shop_testing::kafka_brokers())];
     let env = Env::from_pairs(broker.into_iter().chain(settings.iter().cloned()));
     let mut config = Config::from_env(&env)?;
-    config.server = ServerConfig::ephemeral();
+    // On a free port; the HTTP settings (TRUSTED_PROXIES among them) as configured.
+    config.server.listen_addr = ServerConfig::ephemeral().listen_addr;
     config.kafka.topic_prefix = shop_testing::unique_topic_prefix();
     Ok(config)
 }

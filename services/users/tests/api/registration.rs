@@ -232,3 +232,31 @@ async fn a_nul_in_any_field_is_refused_naming_it() {
         assert_eq!(invalid_fields(&problem), [field]);
     }
 }
+
+#[tokio::test]
+async fn sql_in_an_email_or_a_name_is_only_ever_data() {
+    let app = spawn_app().await;
+    let name = "Robert'); DROP TABLE users.accounts; --";
+    let registered = app.register("bobby@example.com", name, PASSWORD).await;
+    assert_eq!(registered.status(), 201);
+    let user: Value = registered.json().await.expect("user");
+    assert_eq!(user["name"], name, "stored as written");
+
+    for email in [
+        "' OR '1'='1",
+        "admin@harbor.shop' --",
+        "x' OR email LIKE '%",
+    ] {
+        let response = app.sign_in(email, "' OR '1'='1").await;
+        assert!(
+            matches!(response.status().as_u16(), 401 | 422),
+            "{email}: {}",
+            response.status()
+        );
+    }
+    // The table is still there, and the account signs in.
+    assert_eq!(
+        app.sign_in("bobby@example.com", PASSWORD).await.status(),
+        200
+    );
+}
