@@ -16,6 +16,8 @@
 //! cargo xtask image [--release]   run every service in the runtime image's file system
 //! cargo xtask chaos <stop|start|restart> <service|broker>   break and heal what `up` runs
 //! cargo xtask chaos monkey [--minutes N]   random faults under load, then what survived
+//! cargo xtask rotate-keys   a new token signing key for what `up` runs (published now,
+//!                       signing after the activation delay; old tokens stay valid)
 //! cargo xtask slo [--every SECONDS]   each hop's availability, their product, the measured end to end
 //! cargo xtask events tail <topic>   print a topic's events as they arrive
 //! cargo xtask events redrive <topic>   publish what was dead-lettered from it again
@@ -33,6 +35,7 @@ mod broker;
 mod chaos;
 mod events;
 mod image;
+mod keys;
 mod lambda;
 mod monkey;
 mod postgres;
@@ -47,7 +50,7 @@ mod workspace;
 use anyhow::{Context, bail};
 use std::process::Command;
 
-const USAGE: &str = "usage: cargo xtask <up [--only SERVICE,…]|infra|down|test|ci|bench|lambda [--starts N] [--requests N] [--release]|image [--release]|chaos|slo [--every SECONDS]|events <tail|redrive> TOPIC|schemathesis|openapi|sqlx-prepare [PACKAGE…]>";
+const USAGE: &str = "usage: cargo xtask <up [--only SERVICE,…]|infra|down|test|ci|bench|lambda [--starts N] [--requests N] [--release]|image [--release]|chaos|slo [--every SECONDS]|rotate-keys|events <tail|redrive> TOPIC|schemathesis|openapi|sqlx-prepare [PACKAGE…]>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -99,6 +102,7 @@ fn main() -> anyhow::Result<()> {
         Some("events") => runtime.block_on(events::run(&args[1..])),
         Some("chaos") => runtime.block_on(chaos::run(&args[1..])),
         Some("slo") => runtime.block_on(slo::run(&args[1..])),
+        Some("rotate-keys") => runtime.block_on(keys::rotate()),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())

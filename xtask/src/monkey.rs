@@ -186,17 +186,7 @@ async fn customer(http: &reqwest::Client) -> anyhow::Result<String> {
         "sign-up: {}",
         registered.status()
     );
-    let session: Value = http
-        .post(format!("{USERS}/v1/sessions"))
-        .json(&json!({ "email": email, "password": password }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    session["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .context("no access_token in the sign-in answer")
+    crate::services::sign_in(http, USERS, &email, password).await
 }
 
 /// The first page of products, with their stock.

@@ -9,7 +9,7 @@
 
 use crate::{progress, services, workspace};
 use anyhow::{Context, bail, ensure};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -28,10 +28,10 @@ struct Identity {
 pub async fn run(admin_password: &str) -> anyhow::Result<()> {
     let binary = install()?;
     let http = reqwest::Client::new();
-    let users = url("users", "");
+    let users = services::url("users", "");
     let admin = Identity {
         name: "admin",
-        token: sign_in(&http, &users, services::ADMIN_EMAIL, admin_password).await?,
+        token: services::sign_in(&http, &users, services::ADMIN_EMAIL, admin_password).await?,
     };
     let customer = Identity {
         name: "customer",
@@ -58,7 +58,7 @@ pub async fn run(admin_password: &str) -> anyhow::Result<()> {
                 .arg("--config-file")
                 .arg(&config)
                 .arg("run")
-                .arg(url(service.name, "/openapi.json"))
+                .arg(services::url(service.name, "/openapi.json"))
                 .args(["--report", "junit"])
                 .arg("--report-dir")
                 .arg(&report)
@@ -85,38 +85,6 @@ pub async fn run(admin_password: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn url(service: &str, path: &str) -> String {
-    let port = services::SERVICES
-        .iter()
-        .find(|s| s.name == service)
-        .map_or(0, |s| s.port);
-    format!("http://127.0.0.1:{port}{path}")
-}
-
-async fn sign_in(
-    http: &reqwest::Client,
-    users: &str,
-    email: &str,
-    password: &str,
-) -> anyhow::Result<String> {
-    let answer = http
-        .post(format!("{users}/v1/sessions"))
-        .json(&json!({ "email": email, "password": password }))
-        .send()
-        .await
-        .context("users does not answer")?;
-    ensure!(
-        answer.status().is_success(),
-        "signing in {email}: {}",
-        answer.status()
-    );
-    let session: Value = answer.json().await?;
-    session["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .context("no access_token in the sign-in answer")
-}
-
 /// A customer of this run's own, registered and signed in.
 async fn customer(http: &reqwest::Client, users: &str) -> anyhow::Result<String> {
     let email = format!("schemathesis-{}@example.com", uuid::Uuid::new_v4().simple());
@@ -132,7 +100,7 @@ async fn customer(http: &reqwest::Client, users: &str) -> anyhow::Result<String>
         "sign-up: {}",
         registered.status()
     );
-    sign_in(http, users, &email, password).await
+    services::sign_in(http, users, &email, password).await
 }
 
 /// schemathesis in `target/schemathesis-venv`, installed if it is not the pinned release.

@@ -409,6 +409,40 @@ pub fn print_table(services: &[&Service]) {
     );
 }
 
+/// `http://127.0.0.1:<port><path>` of the service `name` as `up` runs it.
+pub fn url(name: &str, path: &str) -> String {
+    let port = SERVICES
+        .iter()
+        .find(|service| service.name == name)
+        .map_or(0, |service| service.port);
+    format!("http://127.0.0.1:{port}{path}")
+}
+
+/// Signs `email` in at the users service at `users`: the access token.
+pub async fn sign_in(
+    http: &reqwest::Client,
+    users: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let answer = http
+        .post(format!("{users}/v1/sessions"))
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .context("users does not answer")?;
+    anyhow::ensure!(
+        answer.status().is_success(),
+        "signing in {email}: {}",
+        answer.status()
+    );
+    let session: serde_json::Value = answer.json().await?;
+    session["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no access_token in the sign-in answer")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

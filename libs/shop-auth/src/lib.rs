@@ -30,4 +30,4 @@ pub use error::AuthError;
 pub use extract::{AdminOnly, Authenticated, OptionalAuth};
 pub use jsonwebtoken::jwk::{Jwk, JwkSet};
 pub use signing::{KeyError, SigningKey};
-pub use verifier::Verifier;
+pub use verifier::{JwksSource, KEY_AGES, KeyAges, Verifier};

@@ -1,6 +1,7 @@
 //! Verifying tokens against the issuer's public keys.
 
 use crate::{AUDIENCE, AuthError, Claims, ISSUER};
+use futures::future::BoxFuture;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use std::collections::HashMap;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 const MIN_RETRY_INTERVAL: Duration = Duration::from_secs(1);
 /// How long fetched keys are used as they are, and how long at most a key is trusted
 /// without the issuer confirming it: see [`KeyAges`].
-const KEY_AGES: KeyAges = KeyAges {
+pub const KEY_AGES: KeyAges = KeyAges {
     // The users service serves the JWKS with the same `max-age`.
     fresh: Duration::from_secs(300),
     stale_limit: Duration::from_secs(3600),
@@ -19,7 +20,7 @@ const KEY_AGES: KeyAges = KeyAges {
     min_refresh_interval: Duration::from_secs(10),
 };
 
-/// How the keys fetched from a JWKS age.
+/// How the keys fetched from a JWKS age ([`KEY_AGES`] by default).
 ///
 /// Younger than `fresh`, a key is used as it is. Between `fresh` and `stale_limit` it is
 /// still used, at once, while one background fetch brings the current set: verifications
@@ -47,7 +48,7 @@ impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let source = match &*self.keys {
             KeySource::Static(keys) => format!("{} static keys", keys.len()),
-            KeySource::Remote(remote) => remote.url.clone(),
+            KeySource::Remote(remote) => remote.source.describe(),
         };
         f.debug_struct("Verifier")
             .field("keys", &source)
@@ -56,6 +57,45 @@ impl std::fmt::Debug for Verifier {
 }
 
 type Keys = HashMap<String, DecodingKey>;
+
+/// Where a [`Verifier`] gets its keys from: a JWKS URL ([`Verifier::from_jwks_url`]), or
+/// anything else that can produce the current JWKS (the users service reads its own from
+/// its database). Fetched as [`KeyAges`] says, never more than once at a time.
+pub trait JwksSource: Send + Sync + 'static {
+    /// The current key set.
+    fn fetch(&self) -> BoxFuture<'_, Result<JwkSet, String>>;
+    /// Where the keys come from, for logs.
+    fn describe(&self) -> String;
+}
+
+/// A JWKS served over HTTP.
+struct HttpJwks {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl JwksSource for HttpJwks {
+    fn fetch(&self) -> BoxFuture<'_, Result<JwkSet, String>> {
+        Box::pin(async move {
+            let fetched = async {
+                self.http
+                    .get(&self.url)
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json()
+                    .await
+            };
+            fetched
+                .await
+                .map_err(|error: reqwest::Error| error.to_string())
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.url.clone()
+    }
+}
 
 enum KeySource {
     Static(Keys),
@@ -75,9 +115,18 @@ impl Verifier {
             .build()
             // Building fails only if a TLS backend cannot initialise; without TLS it cannot.
             .unwrap_or_default();
-        Self::with_source(KeySource::Remote(Arc::new(RemoteJwks {
+        let source = HttpJwks {
             url: url.into(),
             http,
+        };
+        Self::from_source(source, ages)
+    }
+
+    /// Keys from `source`, cached and renewed as `ages` says, and refetched on an unknown
+    /// `kid`.
+    pub fn from_source(source: impl JwksSource, ages: KeyAges) -> Self {
+        Self::with_source(KeySource::Remote(Arc::new(RemoteJwks {
+            source: Box::new(source),
             ages,
             cache: RwLock::new(Cache::default()),
             refresh: tokio::sync::Mutex::new(None),
@@ -119,10 +168,9 @@ impl Verifier {
     }
 }
 
-/// A JWKS behind a URL, and what was last fetched from it.
+/// A JWKS from a [`JwksSource`], and what was last fetched from it.
 struct RemoteJwks {
-    url: String,
-    http: reqwest::Client,
+    source: Box<dyn JwksSource>,
     ages: KeyAges,
     cache: RwLock<Cache>,
     /// When the last fetch was attempted. Held during a fetch, so that concurrent requests
@@ -219,20 +267,14 @@ impl RemoteJwks {
                 Err(AuthError::KeysUnavailable(error.to_string()))
             }
             Err(error) => {
-                tracing::warn!(%error, url = %self.url, "cannot refresh the JWKS; keeping the cached keys");
+                tracing::warn!(%error, source = %self.source.describe(), "cannot refresh the JWKS; keeping the cached keys");
                 Ok(keys)
             }
         }
     }
 
-    async fn fetch(&self) -> Result<JwkSet, reqwest::Error> {
-        self.http
-            .get(&self.url)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await
+    async fn fetch(&self) -> Result<JwkSet, String> {
+        self.source.fetch().await
     }
 }
 

@@ -27,7 +27,7 @@ pub struct AppState {
     pub db: PgPool,
     /// Signs access tokens and publishes their keys.
     pub tokens: Arc<TokenIssuer>,
-    /// Checks this service's own tokens, for `/v1/users/me`.
+    /// Checks this service's own tokens (`/v1/users/me`), against its published keys.
     pub verifier: Verifier,
     /// Argon2 hashing, a bounded number at a time.
     pub hasher: PasswordHasher,
@@ -53,7 +53,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let backbone = Backbone::connect(&pool, &config.kafka, SERVICE.name)
         .await?
         .publishing()?;
-    let tokens = TokenIssuer::load(&config.tokens, &pool).await?;
+    let tokens = Arc::new(TokenIssuer::load(&config.tokens, &pool).await?);
     let hasher = PasswordHasher::with_queue_wait(
         config.password_hash_concurrency,
         config.password_hash_queue_wait,
@@ -69,7 +69,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let state = AppState {
         db: pool.clone(),
         verifier: tokens.verifier(),
-        tokens: Arc::new(tokens),
+        tokens,
         hasher,
         sign_in_limits: config.sign_in_limits,
     };

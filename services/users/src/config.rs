@@ -48,6 +48,13 @@ pub struct TokenConfig {
     /// The Ed25519 signing key (PKCS#8 PEM). Without one, the service generates a key once
     /// and keeps it in its schema, so that restarts and replicas agree.
     pub private_key_pem: Option<Secret>,
+    /// The key it replaced (`JWT_PREVIOUS_PRIVATE_KEY_PEM`): still published, so that its
+    /// tokens stay valid until they expire; it signs nothing.
+    pub previous_private_key_pem: Option<Secret>,
+    /// How long a rotated key is published before it signs (`JWT_KEY_ACTIVATION_DELAY_MS`,
+    /// default `tokens::DEFAULT_ACTIVATION_DELAY`): at least as long as verifiers cache the
+    /// JWKS.
+    pub activation_delay: Duration,
     /// How long a token stays valid.
     pub ttl: Duration,
 }
@@ -70,6 +77,11 @@ impl Config {
             faults: FaultsConfig::from_env(env)?,
             tokens: TokenConfig {
                 private_key_pem: env.get("JWT_PRIVATE_KEY_PEM").map(Secret),
+                previous_private_key_pem: env.get("JWT_PREVIOUS_PRIVATE_KEY_PEM").map(Secret),
+                activation_delay: env.millis(
+                    "JWT_KEY_ACTIVATION_DELAY_MS",
+                    crate::tokens::DEFAULT_ACTIVATION_DELAY,
+                )?,
                 ttl: Duration::from_secs(env.parse("JWT_TTL_SECONDS", DEFAULT_TTL_SECONDS)?.get()),
             },
             admin: AdminConfig {

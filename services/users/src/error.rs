@@ -2,6 +2,7 @@
 
 use crate::domain::InvalidField;
 use crate::hasher::HashError;
+use crate::tokens::TokenError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use shop_auth::KeyError;
@@ -31,7 +32,20 @@ pub enum Error {
     #[error(transparent)]
     Signing(#[from] KeyError),
     #[error(transparent)]
+    Tokens(TokenError),
+    #[error(transparent)]
     Events(EventsError),
+}
+
+/// The key store's database is the service's own: an outage there is a 503 too.
+impl From<TokenError> for Error {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::Database(error) => Self::Database(error),
+            TokenError::Key(error) => Self::Signing(error),
+            other => Self::Tokens(other),
+        }
+    }
 }
 
 /// The outbox is a table of the service's own: failing to write to it is a database error
@@ -77,6 +91,11 @@ impl From<Error> for Problem {
             }
             Error::Hashing(error) => Problem::internal(&error),
             Error::Signing(error) => Problem::internal(&error),
+            Error::Tokens(TokenError::Configured) => Problem::conflict(
+                "signing-keys-configured",
+                "the signing keys are configured (JWT_PRIVATE_KEY_PEM): rotate them there",
+            ),
+            Error::Tokens(error) => Problem::internal(&error),
             Error::Events(error) => Problem::internal(&error),
         }
     }

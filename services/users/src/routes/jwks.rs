@@ -1,6 +1,7 @@
 //! `/.well-known/jwks.json`: the public keys that verify this service's tokens.
 
 use crate::app::AppState;
+use crate::error::Error;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -44,9 +45,9 @@ pub struct PublicKey {
             headers(("Cache-Control" = String, description = "`public, max-age=300`"))),
     )
 )]
-pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
-    (
+pub async fn jwks(State(state): State<AppState>) -> Result<impl IntoResponse, Error> {
+    Ok((
         [(header::CACHE_CONTROL, "public, max-age=300")],
-        Json(state.tokens.jwks()),
-    )
+        Json(state.tokens.jwks().await?),
+    ))
 }

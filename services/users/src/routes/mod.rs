@@ -3,6 +3,7 @@
 mod jwks;
 mod sessions;
 mod signed_in;
+mod signing_keys;
 mod users;
 
 pub use signed_in::SignedIn;
@@ -18,7 +19,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::get_user))
         .routes(routes!(sessions::sign_in))
         .routes(routes!(sessions::sign_out))
-        .routes(routes!(jwks::jwks));
+        .routes(routes!(jwks::jwks))
+        .routes(routes!(signing_keys::rotate));
     shop_auth::openapi::add_bearer_scheme(router.get_openapi_mut());
     router
 }

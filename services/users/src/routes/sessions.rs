@@ -73,7 +73,7 @@ pub async fn sign_in(
         }
     };
     attempt.succeeded(&state).await?;
-    Ok(Json(state.tokens.issue(account.id, account.role)?))
+    Ok(Json(state.tokens.issue(account.id, account.role).await?))
 }
 
 /// Signs out: the bearer's token is refused from now on, by this service and by the
