@@ -7,7 +7,8 @@
 //! cargo xtask down      stop what `up` or `infra` started
 //! cargo xtask test      provision, then every test suite of the workspace, then a load test
 //!                       (shoppers on the storefront, a few seconds)
-//! cargo xtask ci        cargo fmt --check, clippy -D warnings, then `test`
+//! cargo xtask ci        cargo fmt --check, clippy -D warnings, cargo deny (bans, licenses,
+//!                       sources), then `test`
 //! cargo xtask bench     issue 16's figures on release builds (reads vs pgbench, memory, start,
 //!                       sizes, checkout latency, event lag, trace export) into docs/benchmarks.md
 //! cargo xtask lambda [--starts N] [--requests N] [--release]   recommendations as a Lambda
@@ -33,6 +34,7 @@
 mod bench;
 mod broker;
 mod chaos;
+mod deny;
 mod events;
 mod image;
 mod keys;
@@ -77,6 +79,8 @@ fn main() -> anyhow::Result<()> {
                 "-D",
                 "warnings",
             ])?;
+            progress::step("cargo deny check bans licenses sources");
+            deny::check()?;
             runtime.block_on(test_with(tansu))
         }
         Some("openapi") => {

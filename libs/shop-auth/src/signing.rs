@@ -41,7 +41,11 @@ impl std::fmt::Debug for SigningKey {
 impl SigningKey {
     /// A fresh key from the operating system's random source.
     pub fn generate() -> Result<Self, KeyError> {
-        Self::new(ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng))
+        use rand_core::RngCore;
+        // An Ed25519 private key is 32 random bytes (RFC 8032 §5.1.5), wiped after use.
+        let mut secret = Zeroizing::new([0u8; ed25519_dalek::SECRET_KEY_LENGTH]);
+        rand_core::OsRng.fill_bytes(secret.as_mut());
+        Self::new(ed25519_dalek::SigningKey::from_bytes(&secret))
     }
 
     /// Loads a `-----BEGIN PRIVATE KEY-----` PEM, as written by

@@ -132,7 +132,7 @@ impl TestIssuer {
         let public = jwk["keys"][0]["x"].as_str().expect("x").to_owned();
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
         header.kid = Some(self.kid().to_owned());
-        let key = jsonwebtoken::EncodingKey::from_secret(public.as_bytes());
+        let key = jsonwebtoken::EncodingKey::from_secret(public.as_bytes()).expect("an HMAC key");
         jsonwebtoken::encode(&header, &claims(sub, role), &key).expect("encode")
     }
 

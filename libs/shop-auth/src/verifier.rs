@@ -387,17 +387,7 @@ mod tests {
     async fn refuses_hs256_signed_with_the_public_key() {
         // The classic algorithm confusion: HMAC keyed with the (public) verification key.
         let issuer = TestIssuer::start().await;
-        let jwk = serde_json::to_value(issuer.jwk_set()).expect("json");
-        let secret = jwk["keys"][0]["x"].as_str().expect("x").to_owned();
-        let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
-        header.kid = Some(issuer.kid().to_owned());
-        let claims = Claims::new(Uuid::now_v7(), Role::Admin, Duration::from_secs(60));
-        let token = jsonwebtoken::encode(
-            &header,
-            &claims,
-            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-        )
-        .expect("encode");
+        let token = issuer.token_hs256_keyed_with_the_public_key(Uuid::now_v7(), Role::Admin);
         let error = remote(&issuer).verify(&token).await.expect_err("refused");
         assert!(matches!(error, AuthError::WrongAlgorithm), "{error}");
         assert_eq!(issuer.jwks_fetches(), 0, "no key is looked up for it");

@@ -2,7 +2,7 @@
 
 mod jwks;
 mod sessions;
-mod signed_in;
+pub(crate) mod signed_in;
 mod signing_keys;
 mod users;
 

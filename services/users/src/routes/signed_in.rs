@@ -36,3 +36,22 @@ impl FromRequestParts<AppState> for SignedIn {
         Ok(Self(claims))
     }
 }
+
+/// The claims of a valid, unrevoked token of an admin.
+#[derive(Debug, Clone)]
+pub struct SignedInAdmin(pub Claims);
+
+impl FromRequestParts<AppState> for SignedInAdmin {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let SignedIn(claims) = SignedIn::from_request_parts(parts, state).await?;
+        if !claims.is_admin() {
+            return Err(AuthError::Forbidden.into_response());
+        }
+        Ok(Self(claims))
+    }
+}

@@ -2,10 +2,10 @@
 
 use crate::app::AppState;
 use crate::error::Error;
+use crate::routes::signed_in::SignedInAdmin;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
-use shop_auth::AdminOnly;
 use shop_server::{Json, Problem};
 use utoipa::ToSchema;
 
@@ -42,7 +42,7 @@ pub struct RotatedKey {
     )
 )]
 pub async fn rotate(
-    AdminOnly(_admin): AdminOnly,
+    SignedInAdmin(_admin): SignedInAdmin,
     State(state): State<AppState>,
 ) -> Result<(StatusCode, Json<RotatedKey>), Error> {
     let (kid, delay) = state.tokens.rotate().await?;
