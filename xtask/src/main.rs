@@ -5,7 +5,8 @@
 //!                       and those they call), print their URLs; Ctrl-C stops
 //! cargo xtask infra     provision Postgres and the Kafka broker only, and leave them running
 //! cargo xtask down      stop what `up` or `infra` started
-//! cargo xtask test      provision, then every test suite of the workspace, then a load test
+//! cargo xtask test      provision, then every test suite of the workspace (users' and
+//!                       shop-server's again on an optimised build), then a load test
 //!                       (shoppers on the storefront, a few seconds)
 //! cargo xtask ci        cargo fmt --check, clippy -D warnings, cargo deny (bans, licenses,
 //!                       sources), then `test`
@@ -293,6 +294,23 @@ async fn test_with(tansu: Option<broker::Install>) -> anyhow::Result<()> {
             "--features",
             "recommendations/lambda",
             "--doc",
+        ])?;
+        progress::step(
+            "users and shop-server again, optimised (the sign-up burst, sign-in throttling \
+             and connection timeouts as release code meets them)",
+        );
+        workspace::cargo(&[
+            "nextest",
+            "run",
+            "--cargo-profile",
+            "release-tests",
+            "--package",
+            "users",
+            "--package",
+            "shop-server",
+            "--no-fail-fast",
+            "--profile",
+            "ci",
         ])?;
     } else {
         workspace::cargo(&[
