@@ -12,18 +12,14 @@ fn every_consumer_finds_what_it_relies_on() {
 #[test]
 fn renaming_a_field_orders_reads_fails_naming_orders() {
     let mut document = serde_json::to_value(catalog::app::openapi()).expect("JSON");
-    let product = &mut document["components"]["schemas"]["Product"];
-    let name = product["properties"]["name"].take();
-    product["properties"]["title"] = name;
-    for required in product["required"]
-        .as_array_mut()
-        .expect("required")
-        .iter_mut()
-    {
-        if required == "name" {
-            *required = "title".into();
-        }
-    }
+    // The field is renamed in the Rust struct: every copy of its schema changes, the
+    // component and the ones utoipa inlines (a `Page<Product>`'s items).
+    let product = document["components"]["schemas"]["Product"].clone();
+    let renamed = rename_everywhere(&mut document, &product, "name", "title");
+    assert!(
+        renamed >= 2,
+        "the component and the page's items: {renamed}"
+    );
     let orders = shop_testing::contracts::consumers_of("catalog")
         .remove("orders")
         .expect("orders keeps contracts/catalog.json");
@@ -46,4 +42,38 @@ fn renaming_a_field_orders_reads_fails_naming_orders() {
         message.contains("orders (services/orders/src/catalog.rs) calls `GET /v1/products`"),
         "{message}"
     );
+}
+
+/// Renames `from` to `to` in every schema of `document` equal to `schema`: how many.
+fn rename_everywhere(
+    document: &mut serde_json::Value,
+    schema: &serde_json::Value,
+    from: &str,
+    to: &str,
+) -> usize {
+    use serde_json::Value;
+    if document == schema {
+        if let Some(properties) = document["properties"].as_object_mut()
+            && let Some(property) = properties.remove(from)
+        {
+            properties.insert(to.to_owned(), property);
+        }
+        for required in document["required"].as_array_mut().into_iter().flatten() {
+            if required == from {
+                *required = to.into();
+            }
+        }
+        return 1;
+    }
+    match document {
+        Value::Object(map) => map
+            .values_mut()
+            .map(|value| rename_everywhere(value, schema, from, to))
+            .sum(),
+        Value::Array(items) => items
+            .iter_mut()
+            .map(|value| rename_everywhere(value, schema, from, to))
+            .sum(),
+        _ => 0,
+    }
 }

@@ -81,3 +81,45 @@ async fn a_malformed_order_id_is_a_validation_problem() {
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["errors"][0]["field"], "id");
 }
+
+#[tokio::test]
+async fn sql_in_any_parameter_is_only_ever_data() {
+    let app = spawn_app().await;
+    let products = app.products().await;
+    let customer = app.customer();
+    let body = one_of(&products[0]["id"], 1);
+    let injections = ["' OR '1'='1", "'; DROP TABLE orders.orders; --", "1 OR 1=1"];
+    for injection in injections {
+        // An idempotency key is any printable text: stored and compared as data.
+        let placed = app.place(&customer.token, injection, &body).await;
+        assert!(
+            matches!(placed.status().as_u16(), 202 | 400 | 422),
+            "key {injection}: {}",
+            placed.status()
+        );
+        let encoded: String = form_urlencoded::byte_serialize(injection.as_bytes()).collect();
+        for path in [
+            format!("/v1/orders?page={encoded}"),
+            format!("/v1/orders?per_page={encoded}"),
+            format!("/v1/orders/{encoded}"),
+        ] {
+            let status = app.get_as(&customer.token, &path).await.status().as_u16();
+            assert!(matches!(status, 400 | 404 | 422), "{path}: {status}");
+        }
+    }
+    // The table is there, and holds this customer's orders only.
+    let mine: Value = app
+        .get_as(&customer.token, "/v1/orders")
+        .await
+        .json()
+        .await
+        .expect("a page");
+    let other: Value = app
+        .get_as(&app.customer().token, "/v1/orders")
+        .await
+        .json()
+        .await
+        .expect("a page");
+    assert!(mine["total"].as_u64().expect("total") >= 1, "{mine}");
+    assert_eq!(other["total"], 0, "{other}");
+}

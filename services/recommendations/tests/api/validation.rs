@@ -32,3 +32,23 @@ async fn unknown_parameters_are_refused_by_name() {
     let answer = app.recommendations("userid=1", None).await;
     assert_eq!(answer.invalid_fields(), ["userid"]);
 }
+
+#[tokio::test]
+async fn sql_in_any_parameter_is_only_ever_data() {
+    let app = spawn_app().await;
+    for injection in [
+        "' OR '1'='1",
+        "'; DROP TABLE recommendations.popularity; --",
+    ] {
+        let encoded: String = form_urlencoded::byte_serialize(injection.as_bytes()).collect();
+        for parameter in ["user_id", "product_id", "limit"] {
+            let answer = app
+                .recommendations(&format!("{parameter}={encoded}"), None)
+                .await;
+            assert_eq!(answer.status, 422, "{parameter}={injection}");
+            assert_eq!(answer.invalid_fields(), [parameter]);
+        }
+    }
+    // Still answering, from its tables.
+    assert_eq!(app.recommendations("limit=3", None).await.status, 200);
+}
