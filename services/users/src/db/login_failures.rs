@@ -39,7 +39,9 @@ pub async fn count_attempt(
     .instrument(query_span("UPSERT", "login_failures"))
     .await?;
     Ok(Count {
-        attempts: u32::try_from(row.failures).unwrap_or(0),
+        // At least 1 after this upsert; a negative count is a broken row, said so.
+        attempts: u32::try_from(row.failures)
+            .map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
         remaining: Duration::from_secs_f64(row.remaining_secs.max(0.0)),
     })
 }
