@@ -34,10 +34,10 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     if target == "broker" {
         return match action.as_str() {
             "stop" => stop_broker(),
-            "start" => broker::ensure_running().await,
+            "start" => broker::ensure_running(broker::Storage::Durable).await,
             "restart" => {
                 stop_broker()?;
-                broker::ensure_running().await
+                broker::ensure_running(broker::Storage::Durable).await
             }
             other => bail!("unknown action `{other}`\n{USAGE}"),
         };

@@ -18,7 +18,7 @@
 //! Every port is picked free (nothing on `cargo xtask up`'s 8080-8084 or 9092): the
 //! container gets a broker of its own, so that its consumer never joins the demo's group.
 
-use crate::{broker, postgres, progress, services, workspace};
+use crate::{postgres, progress, services, workspace};
 use anyhow::{Context, bail, ensure};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -118,7 +118,7 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
 
     progress::step("a scratch database and a broker of the container's own");
     postgres::ensure_running().await?;
-    broker::tansu_binary()?;
+    crate::tansu::binary()?;
     let broker = shop_testing::PrivateBroker::start().await?;
     let database = format!("harbor_test_lambda_{}", std::process::id());
     shop_db::provision::provision(&postgres::admin_url(), &database).await?;

@@ -48,9 +48,11 @@ mod services;
 mod slo;
 mod sqlx_prepare;
 mod supervise;
+mod tansu;
 mod workspace;
 
 use anyhow::{Context, bail};
+use broker::Storage;
 use std::process::Command;
 
 const USAGE: &str = "usage: cargo xtask <up [--only SERVICE,…]|infra|down|test|ci|bench|lambda [--starts N] [--requests N] [--release]|image [--release]|chaos|slo [--every SECONDS]|rotate-keys|events <tail|redrive> TOPIC|schemathesis|openapi|sqlx-prepare [PACKAGE…]>";
@@ -60,12 +62,12 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("tokio runtime")?;
     match args.first().map(String::as_str) {
         Some("up") => runtime.block_on(up(&args[1..])),
-        Some("infra") => runtime.block_on(infra()).map(|_| ()),
+        Some("infra") => runtime.block_on(infra(Storage::Durable)),
         Some("down") => down(),
         Some("test") => runtime.block_on(test()),
         Some("ci") => {
             // On a new machine the broker's install and the workspace's build overlap.
-            let tansu = broker::start_install_if_missing()?;
+            let tansu = tansu::start_if_missing()?;
             progress::step("cargo fmt --check");
             workspace::cargo(&["fmt", "--all", "--", "--check"])?;
             progress::step("cargo clippy -D warnings");
@@ -116,8 +118,9 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// Postgres with the shop database, roles and schemas; a Kafka broker.
-async fn infra() -> anyhow::Result<()> {
+/// Postgres with the shop database, roles and schemas; a Kafka broker keeping its data in
+/// `storage` (if it has to be started).
+async fn infra(storage: Storage) -> anyhow::Result<()> {
     progress::step("Postgres");
     postgres::ensure_running().await?;
     let report = postgres::provision_shop().await?;
@@ -127,7 +130,7 @@ async fn infra() -> anyhow::Result<()> {
         "database `shop`, schemas and roles already in place"
     });
     progress::step("Kafka broker");
-    broker::ensure_running().await?;
+    broker::ensure_running(storage).await?;
     Ok(())
 }
 
@@ -144,7 +147,7 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
         _ => bail!("usage: cargo xtask up [--only SERVICE[,SERVICE…]]"),
     };
     let selected = services::with_what_they_need(only.as_deref())?;
-    infra().await?;
+    infra(Storage::Durable).await?;
     progress::step("building the services");
     services::build_these(&selected)?;
     progress::step("starting the services");
@@ -207,7 +210,7 @@ async fn image_check(args: &[String]) -> anyhow::Result<()> {
         Some("--release") => services::Profile::Release,
         Some(other) => bail!("unknown option `{other}`\n{USAGE}"),
     };
-    infra().await?;
+    infra(Storage::Durable).await?;
     progress::step("building the services");
     services::build_profile(profile)?;
     progress::step("the runtime image: every service in distroless cc-debian12's file system");
@@ -223,7 +226,7 @@ async fn image_check(args: &[String]) -> anyhow::Result<()> {
 /// `cargo xtask schemathesis`: the contract check of `test` on its own, against the debug
 /// binaries on the host and a database of their own.
 async fn schemathesis_alone() -> anyhow::Result<()> {
-    infra().await?;
+    infra(Storage::Durable).await?;
     progress::step("building the services");
     services::build()?;
     let database = format!("harbor_test_schemathesis_{}", std::process::id());
@@ -245,13 +248,13 @@ async fn schemathesis_alone() -> anyhow::Result<()> {
 }
 
 async fn test() -> anyhow::Result<()> {
-    test_with(broker::start_install_if_missing()?).await
+    test_with(tansu::start_if_missing()?).await
 }
 
 /// `test`, with tansu's install (if it had to start) running beside the build.
-async fn test_with(tansu: Option<broker::Install>) -> anyhow::Result<()> {
+async fn test_with(tansu: Option<tansu::Build>) -> anyhow::Result<()> {
     if let Some(install) = tansu {
-        progress::step("building the test suites while tansu installs");
+        progress::step("building the test suites while tansu builds");
         // The same features as the nextest run below, so that it finds everything built.
         let built = workspace::cargo(&[
             "test",
@@ -263,7 +266,7 @@ async fn test_with(tansu: Option<broker::Install>) -> anyhow::Result<()> {
         install.finish()?;
         built?;
     }
-    infra().await?;
+    infra(Storage::Memory).await?;
     progress::step("removing databases left by interrupted tests");
     let removed = postgres::drop_stale_test_databases().await?;
     progress::done(&format!("{removed} removed"));

@@ -139,7 +139,7 @@ async fn strike() -> anyhow::Result<()> {
             progress::note("monkey: SIGKILL the broker, started again 5 s later");
             signal(&pid, "KILL")?;
             tokio::time::sleep(Duration::from_secs(5)).await;
-            broker::ensure_running().await
+            broker::ensure_running(broker::Storage::Durable).await
         }
         _ => {
             let pid = pid_of("tansu")?;

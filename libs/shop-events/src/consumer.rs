@@ -4,6 +4,7 @@
 use crate::backoff::{Backoff, sleep_unless_cancelled};
 use crate::envelope::EnvelopeHead;
 use crate::headers::{self, HeaderExtractor};
+use crate::stall::StallWatch;
 use crate::{DetachedConsumer, Envelope, Event, EventsError, KafkaConfig, kafka, topics};
 use futures::FutureExt;
 use rdkafka::ClientContext;
@@ -105,7 +106,8 @@ impl Default for ConsumerSettings {
 /// Each message is processed in a span that continues the producer's trace.
 /// Metrics: `events_consumed_total{topic,type,outcome}` (outcome: `processed`, `duplicate`,
 /// `dead_lettered`, `ignored`), `events_duplicate_total{topic}`, `events_dlq_total{topic}`,
-/// and the `consumer_lag{group,topic,partition}` gauge from librdkafka's statistics.
+/// `kafka_consumers_renewed_total{group}` (see [`StallWatch`]), and the
+/// `consumer_lag{group,topic,partition}` gauge from librdkafka's statistics.
 pub struct EventConsumer<H> {
     consumer: DetachedConsumer<ConsumerStats>,
     /// The broker's names of the subscribed topics, to subscribe again after recreating them.
@@ -192,18 +194,33 @@ impl<H: Handler> EventConsumer<H> {
 
     /// Consumes until `shutdown` is cancelled. A message interrupted by shutdown keeps its
     /// offset uncommitted and is delivered again next time.
-    pub async fn run(self, shutdown: CancellationToken) {
+    pub async fn run(mut self, shutdown: CancellationToken) {
         tracing::info!(group = %self.group_id, "event consumer started");
         let mut last_prune: Option<Instant> = None;
         let mut backoff = Backoff::new(RECEIVE_RETRY, self.settings.max_backoff);
+        let mut stall_watch = StallWatch::default();
+        let mut stall_checks = tokio::time::interval(STALL_CHECK);
+        stall_checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        stall_checks.reset(); // the first check after one interval, not at once
         loop {
             let received = tokio::select! {
                 () = shutdown.cancelled() => break,
-                received = self.consumer.recv() => received,
+                _ = stall_checks.tick() => None,
+                received = self.consumer.recv() => Some(received),
+            };
+            let Some(received) = received else {
+                if stall_watch
+                    .is_stuck(&self.kafka, &self.group_id, &self.subscribed)
+                    .await
+                {
+                    self.renew_client();
+                }
+                continue;
             };
             let message = match received {
                 Ok(message) => {
                     backoff.reset();
+                    stall_watch.received();
                     message
                 }
                 Err(error) => {
@@ -261,6 +278,22 @@ impl<H: Handler> EventConsumer<H> {
                 patience = ?CLOSE_PATIENCE,
                 "event consumer stopped without leaving its group in time"
             );
+        }
+    }
+
+    /// Replaces the Kafka client with a new one in the same group (see [`StallWatch`]); the
+    /// old one leaves the group on a thread of its own.
+    fn renew_client(&mut self) {
+        match subscribed_consumer(&self.kafka, &self.group_id, &self.subscribed) {
+            Ok(fresh) => {
+                metrics::counter!("kafka_consumers_renewed_total", "group" => self.group_id.clone())
+                    .increment(1);
+                tracing::warn!(group = %self.group_id, "made a new Kafka consumer");
+                drop(std::mem::replace(&mut self.consumer, fresh));
+            }
+            Err(error) => {
+                tracing::error!(%error, group = %self.group_id, "cannot make a new Kafka consumer");
+            }
         }
     }
 
@@ -523,6 +556,10 @@ fn subscribed_consumer(
     consumer.subscribe(&names)?;
     Ok(DetachedConsumer::new(consumer))
 }
+
+/// How often an idle consumer checks that it is not stuck (see [`StallWatch`]): a stuck
+/// one is renewed within two to three of these.
+const STALL_CHECK: Duration = Duration::from_secs(5);
 
 /// The first pause after a failed receive; it doubles up to `max_backoff`.
 const RECEIVE_RETRY: Duration = Duration::from_secs(1);

@@ -82,6 +82,7 @@ pub mod json_schema;
 mod kafka;
 pub mod outbox;
 mod relay;
+mod stall;
 pub mod topics;
 
 pub use backbone::Backbone;

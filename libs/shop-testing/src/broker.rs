@@ -25,16 +25,36 @@ pub fn unique_topic_prefix() -> String {
 #[derive(Debug)]
 pub struct PrivateBroker {
     proxy: TcpProxy,
+    /// tansu's `--storage-engine`: in memory, or a Postgres database that outlives it.
+    storage: String,
     /// Where tansu itself listens (behind the proxy).
     listener: String,
     /// `None` between [`kill`](Self::kill) and [`restart`](Self::restart).
     tansu: Option<tokio::process::Child>,
     /// How many brokers were started, to name their logs.
     generation: u32,
+    /// A durable broker's database; last, so that it is dropped after the broker is killed.
+    store: Option<crate::TestDatabase>,
 }
 
 impl PrivateBroker {
+    /// A broker that keeps its data in memory: [`kill`](Self::kill) loses everything.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_on("memory://tansu/".to_owned()).await
+    }
+
+    /// A broker that keeps its data in a database of its own (tansu's Postgres engine):
+    /// [`kill`](Self::kill) and [`restart`](Self::restart) lose nothing, as with Kafka on a
+    /// volume. The database is dropped with the broker.
+    pub async fn start_durable() -> anyhow::Result<Self> {
+        let store = crate::TestDatabase::create().await?;
+        let url = tansu_durable_store(&crate::admin_url(), &store.name).await?;
+        let mut broker = Self::start_on(url).await?;
+        broker.store = Some(store);
+        Ok(broker)
+    }
+
+    async fn start_on(storage: String) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -42,16 +62,17 @@ impl PrivateBroker {
         let proxy = TcpProxy::start(listener.clone()).await?;
         let mut broker = Self {
             proxy,
+            storage,
             listener,
             tansu: None,
             generation: 0,
+            store: None,
         };
         broker.spawn_tansu().await?;
         Ok(broker)
     }
 
-    /// Starts a tansu with in-memory storage (no topics, no groups, no offsets) behind the
-    /// proxy, and waits until it listens.
+    /// Starts a tansu on the broker's storage behind the proxy, and waits until it listens.
     async fn spawn_tansu(&mut self) -> anyhow::Result<()> {
         self.generation += 1;
         let listener = &self.listener;
@@ -65,7 +86,7 @@ impl PrivateBroker {
                 "--advertised-listener-url",
                 &format!("tcp://{}", self.proxy.addr()),
             ])
-            .args(["--storage-engine", "memory://tansu/"])
+            .args(["--storage-engine", &self.storage])
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -84,8 +105,8 @@ impl PrivateBroker {
         Ok(())
     }
 
-    /// Kills the broker process (`SIGKILL`): everything it held, topics, messages, groups
-    /// and committed offsets, is gone, as with a lost volume.
+    /// Kills the broker process (`SIGKILL`). In memory, everything it held, topics, messages,
+    /// groups and committed offsets, is gone, as with a lost volume; a durable broker keeps it.
     pub async fn kill(&mut self) -> anyhow::Result<()> {
         if let Some(mut tansu) = self.tansu.take() {
             tansu.kill().await?;
@@ -93,9 +114,9 @@ impl PrivateBroker {
         Ok(())
     }
 
-    /// Starts a fresh, empty broker at the same address (after [`kill`](Self::kill), or
-    /// killing the running one first): the broker lost everything, and the clients find a
-    /// new cluster where the old one was.
+    /// Starts the broker again at the same address (after [`kill`](Self::kill), or killing
+    /// the running one first). In memory, it is a fresh, empty broker: the clients find a new
+    /// cluster where the old one was. A durable one finds its data again.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         self.kill().await?;
         self.spawn_tansu().await
@@ -144,10 +165,60 @@ impl PrivateBroker {
 /// The tansu that `cargo xtask` installs and every test and demo runs.
 pub const TANSU_VERSION: &str = "0.6.0";
 
-/// The Cargo features of that build: `dynostore` has the in-memory storage engine.
-pub const TANSU_FEATURES: &str = "dynostore";
+/// The Cargo features of that build: `dynostore` has the in-memory storage engine the tests
+/// use, `postgres` the durable one `cargo xtask up` uses.
+pub const TANSU_FEATURES: &str = "dynostore,postgres";
 
-/// Where `cargo xtask` installs tansu: `$XDG_CACHE_HOME/harbor-shop/tools/tansu-<version>`
+/// Which of `cargo xtask`'s patches to tansu the build has (`xtask/src/tansu.rs`); a new
+/// patch gets a new number, so every machine builds it again.
+pub const TANSU_PATCH_LEVEL: u32 = 1;
+
+/// `cargo xtask`'s fixes to tansu 0.6.0's `tansu-storage` (why: `xtask/src/tansu.rs`).
+pub const TANSU_PATCH: &str = include_str!("../tansu/tansu-storage-0.6.0.patch");
+
+/// tansu's Postgres schema: `etc/initdb.d/010-schema.sql` of tansu 0.6.0, which the crate
+/// does not ship (Apache-2.0, like tansu). Idempotent: every table is `if not exists`.
+pub const TANSU_POSTGRES_SCHEMA: &str = include_str!("../tansu/postgres-schema.sql");
+
+/// Makes `database` on the server of `admin_url` a store for tansu's Postgres engine (creates
+/// the database and tansu's tables, both idempotent), and returns the storage engine URL to
+/// start tansu with: `admin_url`'s server and credentials, on that database.
+pub async fn tansu_durable_store(admin_url: &str, database: &str) -> anyhow::Result<String> {
+    use sqlx::ConnectOptions;
+    use std::str::FromStr;
+    let admin = sqlx::postgres::PgConnectOptions::from_str(admin_url)?;
+    let mut conn = admin.connect().await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(database)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        let create = format!(
+            "CREATE DATABASE {}",
+            shop_db::provision::quote_ident(database)
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+            .execute(&mut conn)
+            .await?;
+    }
+    let mut conn = admin.clone().database(database).connect().await?;
+    sqlx::raw_sql(TANSU_POSTGRES_SCHEMA)
+        .execute(&mut conn)
+        .await?;
+    let mut url = reqwest::Url::parse(admin_url)?;
+    url.set_path(&format!("/{database}"));
+    // tansu's client verifies a server's certificate when it may use TLS, and a local
+    // server's (Debian's snakeoil one, for `localhost`) fails that for 127.0.0.1: without a
+    // choice in `admin_url`, no TLS, as libpq's `prefer` would fall back to.
+    if !url.query_pairs().any(|(key, _)| key == "sslmode") {
+        url.query_pairs_mut().append_pair("sslmode", "disable");
+    }
+    Ok(url.to_string())
+}
+
+/// Where `cargo xtask` installs tansu:
+/// `$XDG_CACHE_HOME/harbor-shop/tools/tansu-<version>-<features>-p<patch level>`
 /// (default `~/.cache/…`), outside every checkout, so a fresh clone (CI's) reuses it. A tansu
 /// on PATH is not used: the version and features are pinned here.
 pub fn tansu_install_root() -> PathBuf {
@@ -156,7 +227,7 @@ pub fn tansu_install_root() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
         .unwrap_or_else(std::env::temp_dir);
     cache.join("harbor-shop").join("tools").join(format!(
-        "tansu-{TANSU_VERSION}-{}",
+        "tansu-{TANSU_VERSION}-{}-p{TANSU_PATCH_LEVEL}",
         TANSU_FEATURES.replace(',', "-")
     ))
 }

@@ -33,7 +33,7 @@ impl Broker {
         std::fs::create_dir_all(log_dir())?;
         let log = std::fs::File::create(log_dir().join("tansu.log"))?;
         let listener = format!("tcp://{address}");
-        let child = Command::new(crate::broker::tansu_binary()?)
+        let child = Command::new(crate::tansu::binary()?)
             .args(["broker", "--listener-url", &listener])
             .args(["--advertised-listener-url", &listener])
             .args(["--storage-engine", "memory://tansu/"])
