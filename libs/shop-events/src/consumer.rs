@@ -541,6 +541,9 @@ fn subscribed_consumer(
         // Offsets are committed by hand, after the database commit.
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
+        // The eager protocol (librdkafka's default), not `cooperative-sticky`: with the
+        // latter, groups did not resume after tansu lost everything (the orders drill
+        // `after_the_broker_lost_everything…` failed 3 times of 3; eager passes).
         .set(
             "fetch.wait.max.ms",
             kafka.fetch_wait.as_millis().to_string(),
