@@ -20,6 +20,12 @@ pub enum Error {
     UnknownCategory(String),
     #[error("sku {0:?} belongs to another product")]
     SkuTaken(String),
+    /// A replace whose `If-Match` names a version the product no longer has.
+    #[error("product {0} changed since it was read")]
+    EditConflict(Uuid),
+    /// A replace without `If-Match`.
+    #[error("a replace must say which version it replaces (If-Match)")]
+    VersionRequired,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     /// An event could not be added to the outbox.
@@ -77,6 +83,24 @@ impl From<Error> for Problem {
             Error::SkuTaken(sku) => Problem::conflict(
                 "sku-taken",
                 format!("sku {sku:?} belongs to another product"),
+            ),
+            Error::EditConflict(id) => Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "edit-conflict",
+                "The product changed since it was read",
+            )
+            .with_detail(format!(
+                "product {id} has a new version (its stock moves with every order): \
+                 read it again, and send its ETag in If-Match"
+            )),
+            Error::VersionRequired => Problem::new(
+                StatusCode::PRECONDITION_REQUIRED,
+                "version-required",
+                "Say which version you replace",
+            )
+            .with_detail(
+                "send the ETag of the product as you read it in If-Match, so that a change \
+                 made meanwhile (an order reserving stock) is not overwritten",
             ),
             Error::Database(error) | Error::Outbox(shop_events::EventsError::Database(error)) => {
                 shop_db::problem(&error)

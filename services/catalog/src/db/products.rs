@@ -183,9 +183,30 @@ pub async fn insert(pool: &PgPool, id: Uuid, draft: &ProductDraft) -> Result<Pro
 }
 
 /// Replaces every field an admin sets and announces the result (`ProductUpserted`); `draft`
-/// must be valid.
-pub async fn replace(pool: &PgPool, id: Uuid, draft: &ProductDraft) -> Result<Product, Error> {
+/// must be valid. `unchanged` sees the product as it is, locked until the commit, and
+/// refuses the replace if it is not the version the admin read (optimistic concurrency:
+/// stock reserved meanwhile must not be overwritten).
+pub async fn replace(
+    pool: &PgPool,
+    id: Uuid,
+    draft: &ProductDraft,
+    unchanged: impl FnOnce(&Product) -> Result<(), Error>,
+) -> Result<Product, Error> {
     let mut tx = pool.begin().await?;
+    let locked = sqlx::query_scalar!(
+        "SELECT id FROM catalog.products WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .instrument(query_span("SELECT", "products"))
+    .await?;
+    if locked.is_none() {
+        return Err(Error::ProductNotFound(id));
+    }
+    let current = find(&mut *tx, id)
+        .await?
+        .ok_or(Error::ProductNotFound(id))?;
+    unchanged(&current)?;
     let category_id = category_id(&mut *tx, &draft.category_slug).await?;
     let updated = sqlx::query!(
         r#"

@@ -5,9 +5,11 @@ use crate::db;
 use crate::domain::InvalidField;
 use crate::domain::product::{Product, ProductDraft};
 use crate::error::Error;
+use crate::read_model::Representation;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use headers::{HeaderMapExt, IfMatch};
 use serde::Deserialize;
 use shop_api::{Page, PageQuery};
 use shop_auth::AdminOnly;
@@ -199,16 +201,23 @@ pub async fn create_product(
     ))
 }
 
-/// Replaces every field of a product (admins only).
+/// Replaces every field of a product (admins only), if it is still the version the admin
+/// read: `If-Match` with the `ETag` of `GET /v1/products/{id}` is required, so that stock
+/// reserved by orders meanwhile is never overwritten (RFC 9110 §13.1.1, RFC 6585 §3).
 #[utoipa::path(
     put,
     path = "/v1/products/{id}",
     tag = "products",
     security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The product's id")),
+    params(
+        ("id" = Uuid, Path, description = "The product's id"),
+        ("If-Match" = String, Header, description = "The `ETag` of the product as it was \
+            read (`*`: whatever version it has now)"),
+    ),
     request_body = ProductDraft,
     responses(
-        (status = 200, description = "The product as it is now", body = Product),
+        (status = 200, description = "The product as it is now", body = Product,
+            headers(("ETag" = String, description = "This new version of the product"))),
         (status = 401, description = "No valid token", body = Problem,
             content_type = "application/problem+json"),
         (status = 403, description = "The token is not an admin's", body = Problem,
@@ -217,8 +226,13 @@ pub async fn create_product(
             content_type = "application/problem+json"),
         (status = 409, description = "`/problems/sku-taken`: another product has this sku",
             body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`/problems/edit-conflict`: the product changed since \
+            it was read (an order reserved stock): read it again", body = Problem,
+            content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, named in `errors` (an unknown category \
             is `category_slug`)", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "`/problems/version-required`: no `If-Match`",
+            body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The keys that check tokens cannot be fetched right now, \
             or `/problems/read-only`: the database refuses writes for now (see `Retry-After`); \
             reads keep working", body = Problem, content_type = "application/problem+json"),
@@ -228,12 +242,26 @@ pub async fn replace_product(
     _admin: AdminOnly,
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
+    headers: HeaderMap,
     Json(draft): Json<ProductDraft>,
-) -> Result<Json<Product>, Error> {
+) -> Result<Response, Error> {
+    // A list of tags that cannot be read matches no version: 412 below.
+    let if_match = headers
+        .typed_get::<IfMatch>()
+        .ok_or(Error::VersionRequired)?;
     draft.validate().map_err(Error::Invalid)?;
-    let product = db::products::replace(&state.db, id, &draft).await?;
+    let unchanged = |current: &Product| {
+        let tag = Representation::of(current)?.tag;
+        if if_match.precondition_passes(&tag) {
+            Ok(())
+        } else {
+            Err(Error::EditConflict(id))
+        }
+    };
+    let product = db::products::replace(&state.db, id, &draft, unchanged).await?;
     state.read_model.forget_product(id);
-    Ok(Json(product))
+    let etag = Representation::of(&product)?.etag;
+    Ok(([(header::ETAG, etag)], Json(product)).into_response())
 }
 
 /// Removes a product (admins only). Orders keep what they recorded of it.

@@ -132,12 +132,7 @@ async fn an_admin_replaces_a_product() {
     });
 
     let response = app
-        .send(
-            Method::PUT,
-            &path,
-            Some(&app.admin_token()),
-            Some(&replacement),
-        )
+        .replace(&path, Some(&app.admin_token()), &replacement)
         .await;
 
     assert_eq!(response.status(), 200);
@@ -167,32 +162,55 @@ async fn replacing_checks_like_creating() {
     let path = format!("/v1/products/{}", created["id"].as_str().unwrap());
 
     let taken = app
-        .send(
-            Method::PUT,
-            &path,
-            Some(&token),
-            Some(&product_body("CT-ESP-001")),
-        )
+        .replace(&path, Some(&token), &product_body("CT-ESP-001"))
         .await;
     assert_eq!(problem(taken, 409).await["type"], "/problems/sku-taken");
 
     let mut unknown_category = product_body("OD-THM-100");
     unknown_category["category_slug"] = json!("spaceships");
-    let response = app
-        .send(Method::PUT, &path, Some(&token), Some(&unknown_category))
-        .await;
+    let response = app.replace(&path, Some(&token), &unknown_category).await;
     assert_eq!(invalid_fields(response).await, ["category_slug"]);
 
     let missing = format!("/v1/products/{}", Uuid::now_v7());
     let response = app
-        .send(
-            Method::PUT,
-            &missing,
-            Some(&token),
-            Some(&product_body("OD-THM-100")),
-        )
+        .replace(&missing, Some(&token), &product_body("OD-THM-100"))
         .await;
     assert_eq!(problem(response, 404).await["type"], "/problems/not-found");
+}
+
+#[tokio::test]
+async fn a_replace_must_name_the_version_it_replaces() {
+    let app = spawn_app().await;
+    let token = app.admin_token();
+    let created = app.create_product(&product_body("OD-THM-100")).await;
+    let path = format!("/v1/products/{}", created["id"].as_str().unwrap());
+    let mut body = product_body("OD-THM-100");
+    body["stock"] = json!(1000);
+
+    let response = app
+        .send(Method::PUT, &path, Some(&token), Some(&body))
+        .await;
+    assert_eq!(
+        problem(response, 428).await["type"],
+        "/problems/version-required"
+    );
+    let unreadable = app
+        .service
+        .http
+        .put(app.service.url(&path))
+        .bearer_auth(&token)
+        .header("if-match", "not-a-tag")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    // A tag that cannot be read names no version the product has.
+    assert_eq!(
+        problem(unreadable, 412).await["type"],
+        "/problems/edit-conflict"
+    );
+    let unchanged: Value = app.get(&path).await.json().await.unwrap();
+    assert_eq!(unchanged["stock"], created["stock"], "nothing was written");
 }
 
 #[tokio::test]

@@ -28,12 +28,7 @@ async fn creating_replacing_and_deleting_a_product_are_announced() {
     replacement["price"] = json!({ "amount_minor": 3490, "currency": "EUR" });
     replacement["stock"] = json!(7);
     let replaced = app
-        .send(
-            Method::PUT,
-            &format!("/v1/products/{id}"),
-            Some(&token),
-            Some(&replacement),
-        )
+        .replace(&format!("/v1/products/{id}"), Some(&token), &replacement)
         .await;
     assert_eq!(replaced.status(), 200);
     let deleted = app
@@ -102,9 +97,7 @@ async fn a_refused_change_announces_nothing() {
     assert_eq!(taken.status(), 409);
     let missing = format!("/v1/products/{}", Uuid::now_v7());
     let body = product_body("OD-THM-100");
-    let replaced = app
-        .send(Method::PUT, &missing, Some(&token), Some(&body))
-        .await;
+    let replaced = app.replace(&missing, Some(&token), &body).await;
     assert_eq!(replaced.status(), 404);
     let deleted = app.send(Method::DELETE, &missing, Some(&token), None).await;
     assert_eq!(deleted.status(), 404);

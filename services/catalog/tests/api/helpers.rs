@@ -117,6 +117,30 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("{method} {path} failed: {e}"))
     }
 
+    /// `PUT` to a product as an admin's client does: with `If-Match` naming the version
+    /// just read (`*` where there is nothing to read).
+    pub async fn replace(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let read = self.get(path).await;
+        let version = read
+            .headers()
+            .get(reqwest::header::ETAG)
+            .map(|tag| tag.to_str().expect("an ASCII ETag").to_owned())
+            .unwrap_or_else(|| "*".to_owned());
+        let mut request = self
+            .service
+            .http
+            .put(self.service.url(path))
+            .header(reqwest::header::IF_MATCH, version)
+            .json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PUT {path} failed: {e}"))
+    }
+
     /// Creates a product as an admin and returns it.
     pub async fn create_product(&self, body: &Value) -> Value {
         let token = self.admin_token();

@@ -65,12 +65,7 @@ impl TestApp {
         body["name"] = json!(name);
         let token = self.admin_token();
         let response = self
-            .send(
-                Method::PUT,
-                &format!("/v1/products/{id}"),
-                Some(&token),
-                Some(&body),
-            )
+            .replace(&format!("/v1/products/{id}"), Some(&token), &body)
             .await;
         assert_eq!(response.status(), 200, "replaced");
     }

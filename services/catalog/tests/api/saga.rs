@@ -353,3 +353,69 @@ async fn fifty_orders_for_ten_units_reserve_exactly_ten() {
         .count();
     assert_eq!(announced, 50);
 }
+
+/// The draft an admin's form sends for `product` as read, with a new name.
+fn renamed(product: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "sku": product["sku"],
+        "name": "Harbour Mug, renamed",
+        "description": product["description"],
+        "category_slug": product["category"]["slug"],
+        "price": product["price"],
+        "stock": product["stock"],
+        "image_url": product["image_url"],
+    })
+}
+
+/// An admin's edit made on a read from before an order reserved stock is refused, so the
+/// reservation is not overwritten (the oversell it would allow); read again, it goes through.
+#[tokio::test]
+async fn an_admin_edit_from_before_a_reservation_cannot_overwrite_it() {
+    let app = spawn_app().await;
+    let events = app.catalog_events();
+    let mug = app.product_with_stock("OD-MUG-100", 10).await;
+    let path = format!("/v1/products/{mug}");
+    let read = app.get(&path).await;
+    let stale = read.headers()["etag"].to_str().unwrap().to_owned();
+    let edit = renamed(&read.json().await.unwrap());
+
+    // Meanwhile an order takes 4.
+    let order_id = Uuid::now_v7();
+    app.publish(order_placed(order_id, &[(mug, 4)])).await;
+    events
+        .wait_for(1, "decisions", decision_about(order_id))
+        .await;
+    assert_eq!(app.stock_of(mug).await, 6);
+
+    // Written from the stale read, the edit would put the stock back to 10.
+    let refused = app
+        .service
+        .http
+        .put(app.service.url(&path))
+        .bearer_auth(app.admin_token())
+        .header("if-match", &stale)
+        .json(&edit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 412);
+    let problem: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(problem["type"], "/problems/edit-conflict");
+    assert_eq!(app.stock_of(mug).await, 6, "the reservation stands");
+
+    // Read again, edited again: the stock the edit carries is the current one.
+    let edit = renamed(&app.get(&path).await.json().await.unwrap());
+    let replaced = app.replace(&path, Some(&app.admin_token()), &edit).await;
+    assert_eq!(replaced.status(), 200);
+    let new_version = replaced.headers()["etag"].to_str().unwrap().to_owned();
+    let product: serde_json::Value = replaced.json().await.unwrap();
+    assert_eq!(
+        (product["name"].as_str(), product["stock"].as_i64()),
+        (Some("Harbour Mug, renamed"), Some(6))
+    );
+    assert_eq!(
+        app.get(&path).await.headers()["etag"].to_str().unwrap(),
+        new_version,
+        "the ETag answered is the one a read then gets"
+    );
+}

@@ -18,14 +18,16 @@ async fn restock(app: &TestApp, product: &Value, stock: i64) -> Value {
         "stock": stock,
         "image_url": product["image_url"],
     });
+    let path = format!("/v1/products/{}", product["id"].as_str().unwrap());
+    // The version replaced: catalog refuses an edit that could overwrite a reservation.
+    let read = app.catalog.get(&path).await;
+    let version = read.headers()["etag"].to_str().unwrap().to_owned();
     let response = app
         .catalog
         .http
-        .put(
-            app.catalog
-                .url(&format!("/v1/products/{}", product["id"].as_str().unwrap())),
-        )
+        .put(app.catalog.url(&path))
         .bearer_auth(app.admin_token())
+        .header("if-match", version)
         .json(&body)
         .send()
         .await
