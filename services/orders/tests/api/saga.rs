@@ -282,10 +282,13 @@ async fn spawn_recommendations(app: &TestApp) -> RunningService {
     )
 }
 
+/// A wiped broker takes longer: producers time out (10 s), and each stuck group is noticed
+/// after two idle checks (5 s apart) before it gets a new client; about 40 s on an idle
+/// machine. The patience leaves room for CI's load, within nextest's 2-minute limit.
 #[tokio::test]
 async fn after_the_broker_lost_everything_every_accepted_order_still_ends_final() {
     let broker = PrivateBroker::start().await.expect("a broker of our own");
-    orders_through_a_broker_kill(broker).await;
+    orders_through_a_broker_kill(broker, Duration::from_secs(90)).await;
 }
 
 #[tokio::test]
@@ -293,12 +296,13 @@ async fn after_a_durable_broker_is_killed_every_accepted_order_still_ends_final(
     let broker = PrivateBroker::start_durable()
         .await
         .expect("a broker of our own on Postgres");
-    orders_through_a_broker_kill(broker).await;
+    orders_through_a_broker_kill(broker, Duration::from_secs(60)).await;
 }
 
 /// Orders placed before, during and after a `kill -9` of the broker and its restart: all
-/// accepted, all final within 60 s of the broker being back, each reserving stock once.
-async fn orders_through_a_broker_kill(mut broker: PrivateBroker) {
+/// accepted, all final within `patience` of the broker being back, each reserving stock
+/// once.
+async fn orders_through_a_broker_kill(mut broker: PrivateBroker, patience: Duration) {
     let app = spawn_app_with(Options {
         brokers: Some(broker.brokers()),
         ..Options::default()
@@ -338,12 +342,10 @@ async fn orders_through_a_broker_kill(mut broker: PrivateBroker) {
 
     let mut confirmed = 0;
     for id in &placed {
-        let order = app
-            .settled_within(Duration::from_secs(60), &customer.token, id)
-            .await;
+        let order = app.settled_within(patience, &customer.token, id).await;
         assert!(
             order["status"] == "confirmed" || order["status"] == "rejected",
-            "order {id} ends final within 60 s of the broker being back: {order}"
+            "order {id} ends final within {patience:?} of the broker being back: {order}"
         );
         confirmed += usize::from(order["status"] == "confirmed");
     }
