@@ -3,7 +3,7 @@
 use crate::{broker, postgres, progress, workspace};
 use anyhow::{Context, bail};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -178,17 +178,25 @@ pub fn admin_password() -> String {
 }
 
 fn pid_dir() -> PathBuf {
-    workspace::state_dir().join("pids")
+    pid_dir_in(&workspace::state_dir())
 }
 
 fn log_path(name: &str) -> PathBuf {
-    workspace::state_dir()
-        .join("logs")
-        .join(format!("{name}.log"))
+    log_path_in(&workspace::state_dir(), name)
+}
+
+fn pid_dir_in(state: &Path) -> PathBuf {
+    state.join("pids")
+}
+
+fn log_path_in(state: &Path, name: &str) -> PathBuf {
+    state.join("logs").join(format!("{name}.log"))
 }
 
 pub struct Running {
     children: Vec<(&'static str, Child)>,
+    /// Where their pid files and logs are (`target/harbor`; a test's own directory).
+    state: PathBuf,
 }
 
 impl Running {
@@ -207,7 +215,7 @@ impl Running {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(log_path(service.name))?;
+            .open(log_path_in(&self.state, service.name))?;
         let mut command = launch(service);
         command
             .stdin(Stdio::null())
@@ -218,7 +226,7 @@ impl Running {
             .with_context(|| format!("starting {}", service.name))?;
         let pid = child.id();
         std::fs::write(
-            pid_dir().join(format!("{}.pid", service.name)),
+            pid_dir_in(&self.state).join(format!("{}.pid", service.name)),
             pid.to_string(),
         )?;
         match self.children.iter_mut().find(|(n, _)| *n == service.name) {
@@ -263,13 +271,23 @@ pub fn start(
     services: &[&Service],
     launch: impl Fn(&Service) -> Command,
 ) -> anyhow::Result<Running> {
-    std::fs::create_dir_all(pid_dir())?;
-    std::fs::create_dir_all(workspace::state_dir().join("logs"))?;
+    start_in(&workspace::state_dir(), services, launch)
+}
+
+/// [`start`], with pid files and logs under `state`.
+pub fn start_in(
+    state: &Path,
+    services: &[&Service],
+    launch: impl Fn(&Service) -> Command,
+) -> anyhow::Result<Running> {
+    std::fs::create_dir_all(pid_dir_in(state))?;
+    std::fs::create_dir_all(state.join("logs"))?;
     let mut running = Running {
         children: Vec::new(),
+        state: state.to_owned(),
     };
     for service in services {
-        let log = std::fs::File::create(log_path(service.name))?;
+        let log = std::fs::File::create(log_path_in(state, service.name))?;
         let mut command = launch(service);
         command
             .stdin(Stdio::null())
@@ -283,7 +301,7 @@ pub fn start(
             }
         };
         std::fs::write(
-            pid_dir().join(format!("{}.pid", service.name)),
+            pid_dir_in(state).join(format!("{}.pid", service.name)),
             child.id().to_string(),
         )?;
         progress::note(&format!("{} started (pid {})", service.name, child.id()));
@@ -379,7 +397,7 @@ pub fn stop_all(mut running: Running) {
                 Ok(None) => std::thread::sleep(Duration::from_millis(100)),
             }
         }
-        let _ = std::fs::remove_file(pid_dir().join(format!("{name}.pid")));
+        let _ = std::fs::remove_file(pid_dir_in(&running.state).join(format!("{name}.pid")));
     }
 }
 

@@ -172,6 +172,115 @@ pub fn report(event: &Event) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services;
+
+    /// The next events of `supervisor`, looking every 50 ms for up to `within`.
+    fn next_events<L: Fn(&Service) -> Command>(
+        supervisor: &mut Supervisor<L>,
+        running: &mut Running,
+        within: Duration,
+    ) -> (Vec<Event>, Duration) {
+        let start = Instant::now();
+        loop {
+            let events = supervisor.check(running);
+            if !events.is_empty() || start.elapsed() > within {
+                return (events, start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Real processes stand in for the services: `sleep`, and a catalog that keeps dying.
+    #[test]
+    fn a_dead_service_is_reported_and_started_again_backing_off_while_it_keeps_dying() {
+        let state = std::env::temp_dir().join(format!("harbor-supervise-{}", std::process::id()));
+        let all: Vec<&Service> = SERVICES.iter().collect();
+        let sleeping = |_: &Service| {
+            let mut command = Command::new("sleep");
+            command.arg("60");
+            command
+        };
+        let mut running = services::start_in(&state, &all, sleeping).expect("started");
+        let catalog = running
+            .pids()
+            .find(|(name, _)| *name == "catalog")
+            .map(|(_, pid)| pid)
+            .expect("catalog runs");
+        // From now on catalog fails at start, as a service with a bad setting would.
+        let mut supervisor = Supervisor::new(|service: &Service| {
+            if service.name == "catalog" {
+                let mut command = Command::new("sh");
+                command.args(["-c", "echo 'cannot start: bad setting' >&2; exit 3"]);
+                command
+            } else {
+                sleeping(service)
+            }
+        });
+        assert!(supervisor.check(&mut running).is_empty(), "all are running");
+
+        let killed = Command::new("kill")
+            .args(["-KILL", &catalog.to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let (events, _) = next_events(&mut supervisor, &mut running, Duration::from_secs(5));
+        assert_eq!(
+            events[0],
+            Event::Exited {
+                name: "catalog",
+                how: "signal 9 (SIGKILL)".to_owned(),
+                after: Duration::ZERO,
+            },
+            "reported at once, restarted at once"
+        );
+        assert!(matches!(
+            events[1],
+            Event::Restarted {
+                name: "catalog",
+                ..
+            }
+        ));
+
+        // It dies again at once: now it waits 2 s, then 4 s.
+        for wait in [2, 4] {
+            let (events, _) = next_events(&mut supervisor, &mut running, Duration::from_secs(5));
+            assert_eq!(
+                events,
+                [Event::Exited {
+                    name: "catalog",
+                    how: "exit code 3".to_owned(),
+                    after: Duration::from_secs(wait),
+                }]
+            );
+            let (events, waited) =
+                next_events(&mut supervisor, &mut running, Duration::from_secs(wait + 2));
+            assert!(matches!(
+                events[..],
+                [Event::Restarted {
+                    name: "catalog",
+                    ..
+                }]
+            ));
+            assert!(
+                waited >= Duration::from_secs(wait) - Duration::from_millis(100),
+                "restarted after {waited:?}, not before {wait} s"
+            );
+        }
+        let log = std::fs::read_to_string(state.join("logs").join("catalog.log")).expect("a log");
+        assert!(
+            log.contains("cannot start: bad setting"),
+            "each start's output is kept: {log}"
+        );
+        assert!(
+            SERVICES
+                .iter()
+                .filter(|service| service.name != "catalog")
+                .all(|service| running.exited(service.name).is_none()),
+            "the others were left alone"
+        );
+        services::stop_all(running);
+        let _ = std::fs::remove_dir_all(&state);
+    }
 
     #[test]
     fn exits_are_described_by_code_or_signal() {

@@ -27,9 +27,26 @@ pub struct Report {
 ///
 /// `admin_url` is a superuser URL to any database on the server (usually `postgres`).
 pub async fn provision(admin_url: &str, database: &str) -> Result<Report, sqlx::Error> {
+    let created = create_database_if_missing(admin_url, database).await?;
     let admin = PgConnectOptions::from_str(admin_url)?;
-    let mut server = admin
-        .clone()
+    let mut db = admin.database(database).connect().await?;
+    let before = snapshot(&mut db).await?;
+    sqlx::raw_sql(PROVISION_SQL).execute(&mut db).await?;
+    let after = snapshot(&mut db).await?;
+    db.close().await?;
+    Ok(Report {
+        database_created: created,
+        changed: created || before != after,
+    })
+}
+
+/// Creates `database` on the server of `admin_url` (a superuser URL) unless it exists;
+/// returns whether it did.
+pub async fn create_database_if_missing(
+    admin_url: &str,
+    database: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut server = PgConnectOptions::from_str(admin_url)?
         .log_statements(tracing::log::LevelFilter::Debug)
         .connect()
         .await?;
@@ -45,16 +62,7 @@ pub async fn provision(admin_url: &str, database: &str) -> Result<Report, sqlx::
             .await?;
     }
     server.close().await?;
-
-    let mut db = admin.database(database).connect().await?;
-    let before = snapshot(&mut db).await?;
-    sqlx::raw_sql(PROVISION_SQL).execute(&mut db).await?;
-    let after = snapshot(&mut db).await?;
-    db.close().await?;
-    Ok(Report {
-        database_created: !exists,
-        changed: !exists || before != after,
-    })
+    Ok(!exists)
 }
 
 /// Everything provisioning controls, as text: roles, their settings, the schemas with

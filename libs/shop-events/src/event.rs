@@ -165,12 +165,20 @@ pub struct ProductUpserted {
     pub price: Money,
     /// Units in stock now.
     pub stock: u32,
+    /// The product's version: it grows with every change, deletions included, so a copy
+    /// kept from these events takes an event only when it is newer than what it has (one
+    /// that arrives late, or again, changes nothing). 0 in events from before versions.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// `catalog.events`: a product was removed from the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProductDeleted {
     pub product_id: Uuid,
+    /// Above every version the product had (see `ProductUpserted.version`).
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// `catalog.events`: stock for every item of an order was set aside (saga step).

@@ -186,23 +186,11 @@ pub const TANSU_POSTGRES_SCHEMA: &str = include_str!("../tansu/postgres-schema.s
 pub async fn tansu_durable_store(admin_url: &str, database: &str) -> anyhow::Result<String> {
     use sqlx::ConnectOptions;
     use std::str::FromStr;
-    let admin = sqlx::postgres::PgConnectOptions::from_str(admin_url)?;
-    let mut conn = admin.connect().await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(database)
-            .fetch_one(&mut conn)
-            .await?;
-    if !exists {
-        let create = format!(
-            "CREATE DATABASE {}",
-            shop_db::provision::quote_ident(database)
-        );
-        sqlx::raw_sql(sqlx::AssertSqlSafe(create))
-            .execute(&mut conn)
-            .await?;
-    }
-    let mut conn = admin.clone().database(database).connect().await?;
+    shop_db::provision::create_database_if_missing(admin_url, database).await?;
+    let mut conn = sqlx::postgres::PgConnectOptions::from_str(admin_url)?
+        .database(database)
+        .connect()
+        .await?;
     sqlx::raw_sql(TANSU_POSTGRES_SCHEMA)
         .execute(&mut conn)
         .await?;

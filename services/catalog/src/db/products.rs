@@ -36,6 +36,7 @@ struct ProductRow {
     image_url: Option<String>,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
+    version: i64,
 }
 
 impl From<ProductRow> for Product {
@@ -55,6 +56,7 @@ impl From<ProductRow> for Product {
             image_url: row.image_url,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            version: row.version,
         }
     }
 }
@@ -72,7 +74,8 @@ pub async fn list(
         r#"
         SELECT p.id, p.sku, p.name, p.description,
                c.id AS category_id, c.slug AS category_slug, c.name AS category_name,
-               p.price_amount_minor, p.currency, p.stock, p.image_url, p.created_at, p.updated_at
+               p.price_amount_minor, p.currency, p.stock, p.image_url, p.created_at, p.updated_at,
+               p.version
         FROM catalog.products p
         JOIN catalog.categories c ON c.id = p.category_id
         CROSS JOIN websearch_to_tsquery('english', $1::text) AS query
@@ -116,7 +119,8 @@ pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Product>, 
         r#"
         SELECT p.id, p.sku, p.name, p.description,
                c.id AS category_id, c.slug AS category_slug, c.name AS category_name,
-               p.price_amount_minor, p.currency, p.stock, p.image_url, p.created_at, p.updated_at
+               p.price_amount_minor, p.currency, p.stock, p.image_url, p.created_at, p.updated_at,
+               p.version
         FROM catalog.products p
         JOIN catalog.categories c ON c.id = p.category_id
         WHERE p.id = $1
@@ -136,7 +140,8 @@ pub async fn find_many(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<Vec<Prod
         r#"
         SELECT p.id, p.sku, p.name, p.description,
                c.id AS category_id, c.slug AS category_slug, c.name AS category_name,
-               p.price_amount_minor, p.currency, p.stock, p.image_url, p.created_at, p.updated_at
+               p.price_amount_minor, p.currency, p.stock, p.image_url, p.created_at, p.updated_at,
+               p.version
         FROM catalog.products p
         JOIN catalog.categories c ON c.id = p.category_id
         WHERE p.id = ANY($1)
@@ -250,7 +255,13 @@ pub async fn delete(pool: &PgPool, id: Uuid) -> Result<bool, Error> {
     if deleted.rows_affected() == 0 {
         return Ok(false);
     }
-    events::announce_deleted(&mut tx, id).await?;
+    // Above every version the product had: taken after the row lock its deletion holds.
+    let version =
+        sqlx::query_scalar!(r#"SELECT nextval('catalog.product_versions') AS "version!""#)
+            .fetch_one(&mut *tx)
+            .instrument(query_span("SELECT", "product_versions"))
+            .await?;
+    events::announce_deleted(&mut tx, id, version).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -38,6 +38,10 @@ pub struct Product {
     /// The last change, stock included.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Grows with every change (`catalog.product_versions`): carried by the product's events,
+    /// not shown by the API (the `ETag` is the API's version).
+    #[serde(skip)]
+    pub version: i64,
 }
 
 /// Everything an admin sets on a product: the body of a create or a full replace.

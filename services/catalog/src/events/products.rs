@@ -25,14 +25,33 @@ pub async fn announce_upserted(conn: &mut PgConnection, products: &[Product]) ->
             category_slug: product.category.slug.clone(),
             price: product.price.clone().into(),
             stock,
+            version: event_version(product.id, product.version)?,
         };
         outbox::enqueue(conn, &Envelope::new(SOURCE, upserted)).await?;
     }
     Ok(())
 }
 
-/// Announces that a product is gone (`ProductDeleted`), in the caller's transaction.
-pub async fn announce_deleted(conn: &mut PgConnection, product_id: Uuid) -> Result<(), Error> {
-    outbox::enqueue(conn, &Envelope::new(SOURCE, ProductDeleted { product_id })).await?;
+/// Announces that a product is gone (`ProductDeleted`) at `version`, in the caller's
+/// transaction.
+pub async fn announce_deleted(
+    conn: &mut PgConnection,
+    product_id: Uuid,
+    version: i64,
+) -> Result<(), Error> {
+    let deleted = ProductDeleted {
+        product_id,
+        version: event_version(product_id, version)?,
+    };
+    outbox::enqueue(conn, &Envelope::new(SOURCE, deleted)).await?;
     Ok(())
+}
+
+/// The sequence starts at 1: a version below is a broken invariant, not a value to pass on.
+fn event_version(product_id: Uuid, version: i64) -> Result<u64, Error> {
+    u64::try_from(version).map_err(|_| {
+        Error::Internal(format!(
+            "product {product_id} has a negative version: {version}"
+        ))
+    })
 }

@@ -49,6 +49,18 @@ async fn creating_replacing_and_deleting_a_product_are_announced() {
         "keyed by product: one partition, in order"
     );
     let announced: Vec<&Event> = announced.iter().map(Received::event).collect();
+    let versions: Vec<u64> = announced
+        .iter()
+        .map(|event| match event {
+            Event::ProductUpserted(upserted) => upserted.version,
+            Event::ProductDeleted(deleted) => deleted.version,
+            other => panic!("not about a product: {other:?}"),
+        })
+        .collect();
+    assert!(
+        versions[0] > 0 && versions.windows(2).all(|pair| pair[0] < pair[1]),
+        "each change announces a newer version: {versions:?}"
+    );
     assert_eq!(
         announced,
         [
@@ -62,6 +74,7 @@ async fn creating_replacing_and_deleting_a_product_are_announced() {
                     currency: "EUR".into()
                 },
                 stock: 12,
+                version: versions[0],
             }),
             &Event::ProductUpserted(ProductUpserted {
                 product_id: id,
@@ -73,8 +86,12 @@ async fn creating_replacing_and_deleting_a_product_are_announced() {
                     currency: "EUR".into()
                 },
                 stock: 7,
+                version: versions[1],
             }),
-            &Event::ProductDeleted(ProductDeleted { product_id: id }),
+            &Event::ProductDeleted(ProductDeleted {
+                product_id: id,
+                version: versions[2],
+            }),
         ]
     );
 }

@@ -319,23 +319,29 @@ pub async fn replicated_products(
     .await
 }
 
-/// Records a product's current name and price (from `ProductUpserted`).
+/// Records a product's name and price at `version` (from `ProductUpserted`), unless the
+/// replica already has that version or a newer one (a late or repeated event).
 pub async fn upsert_product(
     conn: &mut PgConnection,
     product_id: Uuid,
     name: &str,
     price: &Money,
+    version: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO orders.product_prices (product_id, name, unit_price_minor, currency)
-         VALUES ($1, $2, $3, $4)
+        "INSERT INTO orders.product_prices AS p
+             (product_id, name, unit_price_minor, currency, version)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (product_id) DO UPDATE
          SET name = EXCLUDED.name, unit_price_minor = EXCLUDED.unit_price_minor,
-             currency = EXCLUDED.currency, deleted = false, updated_at = now()",
+             currency = EXCLUDED.currency, deleted = false, version = EXCLUDED.version,
+             updated_at = now()
+         WHERE p.version < EXCLUDED.version",
         product_id,
         name,
         price.amount_minor,
-        price.currency
+        price.currency,
+        version
     )
     .execute(conn)
     .instrument(query_span("UPSERT", "product_prices"))
@@ -343,18 +349,26 @@ pub async fn upsert_product(
     Ok(())
 }
 
-/// Stops offering a product (from `ProductDeleted`); orders already placed keep it.
+/// Stops offering a product at `version` (from `ProductDeleted`); orders already placed
+/// keep it. A product the replica never saw gets a tombstone (no name, no price, currency
+/// `XXX`: never offered), so that an older upsert arriving after it changes nothing.
 pub async fn mark_product_deleted(
     conn: &mut PgConnection,
     product_id: Uuid,
+    version: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE orders.product_prices SET deleted = true, updated_at = now()
-         WHERE product_id = $1",
-        product_id
+        "INSERT INTO orders.product_prices AS p
+             (product_id, name, unit_price_minor, currency, deleted, version)
+         VALUES ($1, '', 0, 'XXX', true, $2)
+         ON CONFLICT (product_id) DO UPDATE
+         SET deleted = true, version = EXCLUDED.version, updated_at = now()
+         WHERE p.version < EXCLUDED.version",
+        product_id,
+        version
     )
     .execute(conn)
-    .instrument(query_span("UPDATE", "product_prices"))
+    .instrument(query_span("UPSERT", "product_prices"))
     .await?;
     Ok(())
 }

@@ -26,15 +26,25 @@ impl Handler for CatalogEvents {
                 product.product_id,
                 &product.name,
                 &product.price.clone().into(),
+                stored_version(product.version)?,
             )
             .await
             .map_err(HandlerError::transient),
-            Event::ProductDeleted(product) => db::mark_product_deleted(conn, product.product_id)
-                .await
-                .map_err(HandlerError::transient),
+            Event::ProductDeleted(product) => {
+                db::mark_product_deleted(conn, product.product_id, stored_version(product.version)?)
+                    .await
+                    .map_err(HandlerError::transient)
+            }
             _ => Ok(()),
         }
     }
+}
+
+/// A product version as the replica stores it (`bigint`); one beyond it is an event no
+/// catalog sends, dead-lettered rather than stored wrong.
+fn stored_version(version: u64) -> Result<i64, HandlerError> {
+    i64::try_from(version)
+        .map_err(|_| HandlerError::permanent(format!("product version {version} is out of range")))
 }
 
 /// Stock is reserved: a pending order becomes confirmed. An order cancelled meanwhile stays

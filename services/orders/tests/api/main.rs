@@ -9,5 +9,6 @@ mod consumers;
 mod exercises;
 mod helpers;
 mod placing;
+mod prices;
 mod saga;
 mod standard;

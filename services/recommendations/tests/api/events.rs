@@ -236,12 +236,19 @@ fn product_upserted(product_id: Uuid) -> Envelope {
             category_slug: "kitchen".into(),
             price: eur(1299),
             stock: 10,
+            version: 1,
         },
     )
 }
 
 fn product_deleted(product_id: Uuid) -> Envelope {
-    Envelope::new("catalog", ProductDeleted { product_id })
+    Envelope::new(
+        "catalog",
+        ProductDeleted {
+            product_id,
+            version: 2,
+        },
+    )
 }
 
 fn eur(amount_minor: i64) -> Money {
