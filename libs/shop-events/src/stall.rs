@@ -131,6 +131,13 @@ mod tests {
     use super::*;
     use rdkafka::producer::{FutureProducer, FutureRecord};
 
+    /// The shared test broker, with topics and groups of this test's own.
+    fn own_prefix_on_the_shared_broker() -> KafkaConfig {
+        let mut kafka = KafkaConfig::new(shop_testing::kafka_brokers());
+        kafka.topic_prefix = shop_testing::unique_topic_prefix();
+        kafka
+    }
+
     async fn topic_with_events(kafka: &KafkaConfig, events: usize) -> String {
         let topic = kafka.topic("stall.events");
         crate::topics::create(kafka, &[&topic])
@@ -152,8 +159,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_group_that_leaves_waiting_events_alone_is_stuck_at_the_second_look() {
-        let mut kafka = KafkaConfig::new(shop_testing::kafka_brokers());
-        kafka.topic_prefix = shop_testing::unique_topic_prefix();
+        let kafka = own_prefix_on_the_shared_broker();
         let topics = [topic_with_events(&kafka, 3).await];
         let group = kafka.group("idle");
         let mut watch = StallWatch::default();
@@ -176,8 +182,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_group_with_nothing_waiting_is_never_stuck() {
-        let mut kafka = KafkaConfig::new(shop_testing::kafka_brokers());
-        kafka.topic_prefix = shop_testing::unique_topic_prefix();
+        let kafka = own_prefix_on_the_shared_broker();
         let topics = [topic_with_events(&kafka, 0).await];
         let group = kafka.group("idle");
         let mut watch = StallWatch::default();

@@ -195,15 +195,8 @@ async fn a_replace_must_name_the_version_it_replaces() {
         "/problems/version-required"
     );
     let unreadable = app
-        .service
-        .http
-        .put(app.service.url(&path))
-        .bearer_auth(&token)
-        .header("if-match", "not-a-tag")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+        .replace_if_match(&path, Some(&token), "not-a-tag", &body)
+        .await;
     // A tag that cannot be read names no version the product has.
     assert_eq!(
         problem(unreadable, 412).await["type"],

@@ -126,6 +126,17 @@ impl TestApp {
             .get(reqwest::header::ETAG)
             .map(|tag| tag.to_str().expect("an ASCII ETag").to_owned())
             .unwrap_or_else(|| "*".to_owned());
+        self.replace_if_match(path, token, &version, body).await
+    }
+
+    /// `PUT` to a product with `If-Match: version`, whatever the product's version is now.
+    pub async fn replace_if_match(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        version: &str,
+        body: &Value,
+    ) -> Response {
         let mut request = self
             .service
             .http

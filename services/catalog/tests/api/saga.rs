@@ -389,15 +389,8 @@ async fn an_admin_edit_from_before_a_reservation_cannot_overwrite_it() {
 
     // Written from the stale read, the edit would put the stock back to 10.
     let refused = app
-        .service
-        .http
-        .put(app.service.url(&path))
-        .bearer_auth(app.admin_token())
-        .header("if-match", &stale)
-        .json(&edit)
-        .send()
-        .await
-        .unwrap();
+        .replace_if_match(&path, Some(&app.admin_token()), &stale, &edit)
+        .await;
     assert_eq!(refused.status(), 412);
     let problem: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(problem["type"], "/problems/edit-conflict");
