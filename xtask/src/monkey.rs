@@ -4,14 +4,15 @@
 //! While a customer places an order every 200 ms, the monkey does one thing at a time, at
 //! random, with a pause to heal in between: kills a service (SIGKILL; `up` restarts it),
 //! freezes one (SIGSTOP for 10 s, then SIGCONT), kills the broker and starts it again 5 s
-//! later (its data is on disk), or freezes the broker for 15 s. When time is up the load
-//! stops, every accepted order is given two minutes to end (confirmed, rejected or
-//! cancelled), and the monkey prints what happened: orders tried, accepted, refused by
+//! later (its data is on disk), freezes the broker for 15 s, or cuts the shop off Postgres
+//! for 10 s (its database refuses connections and the open ones are ended; the server
+//! itself is shared with the rest of the machine, so it is not stopped). When time is up
+//! the load stops, every accepted order is given two minutes to end (confirmed, rejected
+//! or cancelled), and the monkey prints what happened: orders tried, accepted, refused by
 //! status, final by status, still pending, and whether stock was conserved (the stock of
-//! the products ordered, before = now + confirmed). Postgres is left alone: it is shared
-//! with everything else on the machine.
+//! the products ordered, before = now + confirmed).
 
-use crate::{broker, progress, services};
+use crate::{broker, postgres, progress, services};
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -120,7 +121,7 @@ fn random(n: u128) -> u128 {
 /// One fault, then its healing.
 async fn strike() -> anyhow::Result<()> {
     let names: Vec<&str> = services::SERVICES.iter().map(|s| s.name).collect();
-    match random(4) {
+    match random(5) {
         0 => {
             let name = names[random(names.len() as u128) as usize];
             progress::note(&format!("monkey: SIGKILL {name} (`up` restarts it)"));
@@ -141,12 +142,20 @@ async fn strike() -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_secs(5)).await;
             broker::ensure_running(broker::Storage::Durable).await
         }
-        _ => {
+        3 => {
             let pid = pid_of("tansu")?;
             progress::note("monkey: freezing the broker for 15 s");
             signal(&pid, "STOP")?;
             tokio::time::sleep(Duration::from_secs(15)).await;
             signal(&pid, "CONT")
+        }
+        _ => {
+            progress::note("monkey: cutting the shop off Postgres for 10 s");
+            let cut = postgres::disconnect_shop().await;
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            // Connected again even if the cut went wrong halfway.
+            postgres::reconnect_shop().await?;
+            cut
         }
     }
 }

@@ -69,11 +69,53 @@ pub async fn ensure_running() -> anyhow::Result<()> {
     )
 }
 
-/// Creates the shop database, schemas and roles (idempotent).
+/// Creates the shop database, schemas and roles (idempotent). A shop left cut off its
+/// database (a chaos monkey stopped mid-outage) is connected again first.
 pub async fn provision_shop() -> anyhow::Result<shop_db::provision::Report> {
+    reconnect_shop().await?;
     shop_db::provision::provision(&admin_url(), SHOP_DATABASE)
         .await
         .context("provisioning the shop database")
+}
+
+/// A database outage for the shop alone: its database refuses new connections and the
+/// open ones are ended, while the rest of the server (the broker's store, other
+/// databases) goes on. [`reconnect_shop`] ends it.
+pub async fn disconnect_shop() -> anyhow::Result<()> {
+    let mut admin = PgConnectOptions::from_str(&admin_url())?.connect().await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "ALTER DATABASE {SHOP_DATABASE} WITH ALLOW_CONNECTIONS false"
+    )))
+    .execute(&mut admin)
+    .await?;
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(SHOP_DATABASE)
+    .execute(&mut admin)
+    .await?;
+    Ok(())
+}
+
+/// Lets the shop connect to its database again (nothing to do if it can, or if the
+/// database does not exist yet).
+pub async fn reconnect_shop() -> anyhow::Result<()> {
+    let mut admin = PgConnectOptions::from_str(&admin_url())?.connect().await?;
+    let closed: Option<bool> =
+        sqlx::query_scalar("SELECT NOT datallowconn FROM pg_database WHERE datname = $1")
+            .bind(SHOP_DATABASE)
+            .fetch_optional(&mut admin)
+            .await?;
+    if closed == Some(true) {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE {SHOP_DATABASE} WITH ALLOW_CONNECTIONS true"
+        )))
+        .execute(&mut admin)
+        .await?;
+        progress::note("the shop's database accepts connections again");
+    }
+    Ok(())
 }
 
 /// Drops `harbor_test_*` databases and roles that a killed test run could not clean up.

@@ -28,7 +28,10 @@
 //! and the relay and consumers recreate missing topics whenever they find them gone
 //! (`topics::may_be_missing`), at start-up or later (a new cluster, a wiped volume).
 
-use crate::{EventConsumer, EventsError, Handler, KafkaConfig, OutboxRelay, broker_check, topics};
+use crate::{
+    Assignment, CheckFuture, EventConsumer, EventsError, Handler, KafkaConfig, OutboxRelay,
+    broker_check, topics,
+};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -43,6 +46,8 @@ pub struct Backbone {
     /// The name the service signs its events with, and its consumer group.
     source: &'static str,
     tasks: Vec<Task>,
+    /// What each consumer holds, for the readiness check.
+    assignments: Vec<Assignment>,
 }
 
 impl std::fmt::Debug for Backbone {
@@ -71,6 +76,7 @@ impl Backbone {
             kafka: kafka.clone(),
             source,
             tasks: Vec::new(),
+            assignments: Vec::new(),
         })
     }
 
@@ -91,17 +97,38 @@ impl Backbone {
     ) -> Result<Self, EventsError> {
         let consumer =
             EventConsumer::new(&self.kafka, self.source, topics, self.pool.clone(), handler)?;
+        self.assignments.push(consumer.assignment());
         self.tasks
             .push(Box::new(move |shutdown| consumer.spawn(shutdown)));
         Ok(self)
     }
 
     /// The broker's readiness check: register it as non-critical, since the outbox keeps
-    /// the HTTP API working while the broker is away.
+    /// the HTTP API working while the broker is away. It passes when the broker answers
+    /// and every consumer holds partitions: a member without any (before the group's first
+    /// assignment, during a rebalance, or one replica more than there are partitions)
+    /// reads nothing, and says so.
     pub fn readiness_check(
         &self,
-    ) -> Result<impl Fn() -> crate::CheckFuture + Send + Sync + 'static, EventsError> {
-        broker_check(&self.kafka)
+    ) -> Result<impl Fn() -> CheckFuture + Send + Sync + 'static, EventsError> {
+        let broker = broker_check(&self.kafka)?;
+        let assignments = self.assignments.clone();
+        let group = self.kafka.group(self.source);
+        Ok(move || -> CheckFuture {
+            let answered = broker();
+            let assignments = assignments.clone();
+            let group = group.clone();
+            Box::pin(async move {
+                answered.await?;
+                if assignments.iter().any(|held| held.partitions() == 0) {
+                    return Err(format!(
+                        "the broker answers, but consumer group `{group}` assigned this \
+                         instance no partitions (yet): it reads no events"
+                    ));
+                }
+                Ok(())
+            })
+        })
     }
 
     /// Starts the relay and the consumers, each stopped by `shutdown`.

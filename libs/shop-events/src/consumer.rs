@@ -1,6 +1,7 @@
 //! Idempotent consumers: each event changes the service's state once, however often Kafka
 //! delivers it.
 
+use crate::assignment::Assignment;
 use crate::backoff::{Backoff, sleep_unless_cancelled};
 use crate::envelope::EnvelopeHead;
 use crate::headers::{self, HeaderExtractor};
@@ -8,7 +9,9 @@ use crate::stall::StallWatch;
 use crate::{DetachedConsumer, Envelope, Event, EventsError, KafkaConfig, kafka, topics};
 use futures::FutureExt;
 use rdkafka::ClientContext;
-use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::FutureRecord;
 use rdkafka::statistics::Statistics;
@@ -118,6 +121,7 @@ pub struct EventConsumer<H> {
     handler: H,
     group_id: String,
     settings: ConsumerSettings,
+    assignment: Assignment,
 }
 
 impl<H> std::fmt::Debug for EventConsumer<H> {
@@ -170,8 +174,9 @@ impl<H: Handler> EventConsumer<H> {
         // Prefixed like the topics, so tests sharing a broker never share a group.
         let group_id = &kafka.group(group_id);
         let subscribed: Vec<String> = topics.iter().map(|topic| kafka.topic(topic)).collect();
+        let assignment = Assignment::default();
         Ok(Self {
-            consumer: subscribed_consumer(kafka, group_id, &subscribed)?,
+            consumer: subscribed_consumer(kafka, group_id, &subscribed, &assignment)?,
             subscribed,
             kafka: kafka.clone(),
             dead_letters: kafka::IdempotentProducer::new(kafka, &format!("{group_id}-dlq"))?,
@@ -179,7 +184,13 @@ impl<H: Handler> EventConsumer<H> {
             handler,
             group_id: group_id.to_owned(),
             settings: ConsumerSettings::default(),
+            assignment,
         })
+    }
+
+    /// The partitions this consumer holds now (none until the group has assigned them).
+    pub fn assignment(&self) -> Assignment {
+        self.assignment.clone()
     }
 
     pub fn with_settings(mut self, settings: ConsumerSettings) -> Self {
@@ -284,7 +295,12 @@ impl<H: Handler> EventConsumer<H> {
     /// Replaces the Kafka client with a new one in the same group (see [`StallWatch`]); the
     /// old one leaves the group on a thread of its own.
     fn renew_client(&mut self) {
-        match subscribed_consumer(&self.kafka, &self.group_id, &self.subscribed) {
+        match subscribed_consumer(
+            &self.kafka,
+            &self.group_id,
+            &self.subscribed,
+            &self.assignment,
+        ) {
             Ok(fresh) => {
                 metrics::counter!("kafka_consumers_renewed_total", "group" => self.group_id.clone())
                     .increment(1);
@@ -529,12 +545,15 @@ impl<H: Handler> EventConsumer<H> {
     }
 }
 
-/// A new librdkafka consumer in `group_id` (a broker name), subscribed to `topics`.
+/// A new librdkafka consumer in `group_id` (a broker name), subscribed to `topics`, that
+/// reports its partitions to `assignment` from now on.
 fn subscribed_consumer(
     kafka: &KafkaConfig,
     group_id: &str,
     topics: &[String],
+    assignment: &Assignment,
 ) -> Result<DetachedConsumer<ConsumerStats>, EventsError> {
+    let client_id = assignment.issue_client_id();
     let consumer: StreamConsumer<ConsumerStats> = kafka::client_config(kafka)
         .set("group.id", group_id)
         .set("client.id", group_id)
@@ -554,9 +573,12 @@ fn subscribed_consumer(
         )
         .create_with_context(ConsumerStats {
             group: group_id.to_owned(),
+            assignment: assignment.clone(),
+            client_id,
         })?;
     let names: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer.subscribe(&names)?;
+    assignment.take_over(client_id);
     Ok(DetachedConsumer::new(consumer))
 }
 
@@ -583,9 +605,12 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     format!("the handler panicked: {detail}")
 }
 
-/// Turns librdkafka's periodic statistics into the `consumer_lag` gauge.
+/// Turns librdkafka's periodic statistics into the `consumer_lag` gauge, and its
+/// rebalances into the consumer's [`Assignment`].
 struct ConsumerStats {
     group: String,
+    assignment: Assignment,
+    client_id: u64,
 }
 
 impl ClientContext for ConsumerStats {
@@ -607,4 +632,18 @@ impl ClientContext for ConsumerStats {
     }
 }
 
-impl ConsumerContext for ConsumerStats {}
+impl ConsumerContext for ConsumerStats {
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(partitions) => {
+                tracing::info!(group = %self.group, partitions = partitions.count(), "partitions assigned");
+                self.assignment.set(self.client_id, partitions.count());
+            }
+            // The eager protocol revokes everything before each new assignment.
+            Rebalance::Revoke(_) => self.assignment.set(self.client_id, 0),
+            Rebalance::Error(error) => {
+                tracing::warn!(group = %self.group, %error, "rebalance failed");
+            }
+        }
+    }
+}

@@ -22,6 +22,7 @@ pub enum Event {
     ProductDeleted(ProductDeleted),
     StockReserved(StockReserved),
     StockRejected(StockRejected),
+    StockReleased(StockReleased),
     OrderPlaced(OrderPlaced),
     OrderConfirmed(OrderConfirmed),
     OrderRejected(OrderRejected),
@@ -30,12 +31,13 @@ pub enum Event {
 
 impl Event {
     /// Every event type, as written in the envelope's `type`.
-    pub const TYPES: [&'static str; 9] = [
+    pub const TYPES: [&'static str; 10] = [
         "UserRegistered",
         "ProductUpserted",
         "ProductDeleted",
         "StockReserved",
         "StockRejected",
+        "StockReleased",
         "OrderPlaced",
         "OrderConfirmed",
         "OrderRejected",
@@ -50,6 +52,7 @@ impl Event {
             Self::ProductDeleted(_) => "ProductDeleted",
             Self::StockReserved(_) => "StockReserved",
             Self::StockRejected(_) => "StockRejected",
+            Self::StockReleased(_) => "StockReleased",
             Self::OrderPlaced(_) => "OrderPlaced",
             Self::OrderConfirmed(_) => "OrderConfirmed",
             Self::OrderRejected(_) => "OrderRejected",
@@ -65,7 +68,8 @@ impl Event {
             Self::ProductUpserted(_)
             | Self::ProductDeleted(_)
             | Self::StockReserved(_)
-            | Self::StockRejected(_) => topics::CATALOG,
+            | Self::StockRejected(_)
+            | Self::StockReleased(_) => topics::CATALOG,
             Self::OrderPlaced(_)
             | Self::OrderConfirmed(_)
             | Self::OrderRejected(_)
@@ -83,6 +87,7 @@ impl Event {
             Self::ProductDeleted(e) => e.product_id,
             Self::StockReserved(e) => e.order_id,
             Self::StockRejected(e) => e.order_id,
+            Self::StockReleased(e) => e.order_id,
             Self::OrderPlaced(e) => e.order_id,
             Self::OrderConfirmed(e) => e.order_id,
             Self::OrderRejected(e) => e.order_id,
@@ -172,6 +177,15 @@ pub struct ProductUpserted {
     pub version: u64,
 }
 
+/// A product version (`ProductUpserted.version`, `ProductDeleted.version`) as the replicas
+/// store it, in a Postgres `bigint`. A larger one is a version no catalog sends: the event
+/// is dead-lettered rather than stored wrong.
+pub fn stored_version(version: u64) -> Result<i64, crate::HandlerError> {
+    i64::try_from(version).map_err(|_| {
+        crate::HandlerError::permanent(format!("product version {version} is out of range"))
+    })
+}
+
 /// `catalog.events`: a product was removed from the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProductDeleted {
@@ -195,6 +209,17 @@ pub struct StockRejected {
     /// Why, for people: e.g. "insufficient stock".
     pub reason: String,
     /// The products that were short or unknown.
+    pub product_ids: Vec<Uuid>,
+}
+
+/// `catalog.events`: the catalog holds no stock for a cancelled order any more (saga step):
+/// its answer to every `OrderCancelled`, repeated ones included, so that orders knows the
+/// cancellation arrived. `product_ids` are the products whose stock went back; empty when
+/// nothing was held (the order was rejected, released before, or cancelled before it was
+/// placed: then it can never reserve).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StockReleased {
+    pub order_id: Uuid,
     pub product_ids: Vec<Uuid>,
 }
 
@@ -250,6 +275,7 @@ into_event!(
     ProductDeleted,
     StockReserved,
     StockRejected,
+    StockReleased,
     OrderPlaced,
     OrderConfirmed,
     OrderRejected,

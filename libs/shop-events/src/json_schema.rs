@@ -5,7 +5,7 @@
 
 use crate::event::{
     OrderCancelled, OrderConfirmed, OrderPlaced, OrderRejected, ProductDeleted, ProductUpserted,
-    StockRejected, StockReserved, UserRegistered,
+    StockRejected, StockReleased, StockReserved, UserRegistered,
 };
 use crate::{Envelope, Event};
 use schemars::{JsonSchema, Schema, schema_for};
@@ -20,6 +20,7 @@ pub fn all() -> Vec<(String, Schema)> {
         data::<ProductDeleted>(),
         data::<StockReserved>(),
         data::<StockRejected>(),
+        data::<StockReleased>(),
         data::<OrderPlaced>(),
         data::<OrderConfirmed>(),
         data::<OrderRejected>(),

@@ -68,6 +68,7 @@
 //! # }
 //! ```
 
+mod assignment;
 mod backbone;
 mod backoff;
 mod closing;
@@ -85,6 +86,7 @@ mod relay;
 mod stall;
 pub mod topics;
 
+pub use assignment::Assignment;
 pub use backbone::Backbone;
 pub use closing::{DetachedConsumer, DetachedProducer};
 pub use config::KafkaConfig;

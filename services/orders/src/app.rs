@@ -3,7 +3,7 @@
 use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::events::CatalogEvents;
-use crate::{db, expiry, routes};
+use crate::{db, routes, saga};
 use axum::extract::FromRef;
 use axum::middleware::from_fn_with_state;
 use shop_auth::Verifier;
@@ -44,7 +44,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// Connects to the database, applies migrations, starts the outbox relay, the consumer
-/// of catalog's events and the expiry of overdue pending orders, and binds the listener.
+/// of catalog's events and the saga's watchers (asking catalog again, expiring pending
+/// orders), and binds the listener.
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let pool = shop_db::connect_and_migrate(&config.database, &db::MIGRATOR).await?;
     // Without a broker the shop still takes orders: they wait in the outbox.
@@ -60,7 +61,12 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     );
     let mut background = Background::default();
     background.tasks = backbone.start(&background.shutdown);
-    background.tasks.push(expiry::spawn(
+    background.tasks.push(saga::reconcile::spawn(
+        pool.clone(),
+        config.reconcile_after,
+        background.shutdown.clone(),
+    ));
+    background.tasks.push(saga::expiry::spawn(
         pool.clone(),
         config.pending_timeout,
         background.shutdown.clone(),

@@ -25,8 +25,11 @@ pub struct Config {
     pub catalog_url: String,
     pub catalog_timeout: Duration,
     /// `ORDER_PENDING_TIMEOUT_MS` (default 10 minutes): an order still pending after this
-    /// is cancelled (`expiry`).
+    /// is cancelled (`saga::expiry`).
     pub pending_timeout: Duration,
+    /// `ORDER_RECONCILE_AFTER_MS` (default 30 s): an order whose answer from catalog has
+    /// not come this long after orders asked is asked about again (`saga::reconcile`).
+    pub reconcile_after: Duration,
 }
 
 impl Config {
@@ -40,6 +43,7 @@ impl Config {
             catalog_url: env.string("CATALOG_URL", "http://127.0.0.1:8082"),
             catalog_timeout: env.millis("CATALOG_TIMEOUT_MS", Duration::from_secs(2))?,
             pending_timeout: env.millis("ORDER_PENDING_TIMEOUT_MS", Duration::from_secs(600))?,
+            reconcile_after: env.millis("ORDER_RECONCILE_AFTER_MS", Duration::from_secs(30))?,
         })
     }
 }

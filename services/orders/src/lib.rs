@@ -3,8 +3,9 @@
 //!
 //! `config` reads the environment, `app` assembles the router and its state, `routes`
 //! holds the HTTP handlers, `domain` the rules, `db` the queries and migrations, `events`
-//! the saga (what orders announces, and what it does with catalog's events), `expiry` the
-//! end of orders left pending too long, and `catalog` the one call to the catalog service.
+//! the saga (what orders announces, and what it does with catalog's events), `saga` what
+//! keeps it moving when events are lost (asking catalog again, ending orders left pending
+//! too long), and `catalog` the one call to the catalog service.
 
 pub mod app;
 pub mod catalog;
@@ -13,5 +14,5 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod events;
-pub mod expiry;
 pub mod routes;
+pub mod saga;

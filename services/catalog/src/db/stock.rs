@@ -11,9 +11,11 @@
 //! - **Never negative.** The decrement is conditional (`stock >= quantity`) and the schema's
 //!   `CHECK (stock >= 0)` stops anything that slips past.
 //! - **Once per order.** The order's row in `stock_reservations` is written first: a repeated
-//!   request waits for the first to finish, then finds the row and changes nothing.
+//!   request waits for the first to finish, then finds the row and changes nothing. It
+//!   gets the recorded decision, to answer again: orders repeats a request whose answer it
+//!   has not heard (an event lost with a broker's data).
 
-use crate::domain::stock::{Decision, Rejection, Release, ReservationLine};
+use crate::domain::stock::{Decision, Rejection, Release, Reservation, ReservationLine};
 use crate::error::Error;
 use shop_db::query_span;
 use sqlx::{Connection, PgConnection};
@@ -24,13 +26,13 @@ use uuid::Uuid;
 /// Takes stock for every line of `order_id`, or for none (a rejection: some products are
 /// short or unknown), and records which.
 ///
-/// `None` when the order was decided (or released) before: nothing changes, and whoever
-/// decided it then announced it then. `lines` must be valid (see `reservation_lines`).
+/// An order decided (or released) before changes nothing: the answer is what was recorded
+/// then. `lines` must be valid (see `reservation_lines`).
 pub async fn reserve(
     conn: &mut PgConnection,
     order_id: Uuid,
     lines: &[ReservationLine],
-) -> Result<Option<Decision>, Error> {
+) -> Result<Reservation, Error> {
     let mut tx = conn.begin().await?;
     // Claims the order. A concurrent request for the same order waits here until this
     // transaction ends, then inserts nothing.
@@ -46,7 +48,7 @@ pub async fn reserve(
     .instrument(query_span("INSERT", "stock_reservations"))
     .await?;
     if claimed.rows_affected() == 0 {
-        return Ok(None);
+        return recorded(&mut tx, order_id).await;
     }
 
     let available = lock_stock(&mut tx, lines).await?;
@@ -127,7 +129,32 @@ pub async fn reserve(
     .instrument(query_span("INSERT", "stock_reservation_lines"))
     .await?;
     tx.commit().await?;
-    Ok(Some(decision))
+    Ok(Reservation::Decided(decision))
+}
+
+/// What was recorded for an order decided or released before.
+async fn recorded(conn: &mut PgConnection, order_id: Uuid) -> Result<Reservation, Error> {
+    let row = sqlx::query!(
+        r#"
+        SELECT status, short_product_ids, unknown_product_ids
+        FROM catalog.stock_reservations WHERE order_id = $1
+        "#,
+        order_id,
+    )
+    .fetch_one(conn)
+    .instrument(query_span("SELECT", "stock_reservations"))
+    .await?;
+    match row.status.as_str() {
+        "reserved" => Ok(Reservation::DecidedBefore(Decision::Reserved)),
+        "rejected" => Ok(Reservation::DecidedBefore(Decision::Rejected(Rejection {
+            short_product_ids: row.short_product_ids,
+            unknown_product_ids: row.unknown_product_ids,
+        }))),
+        "released" => Ok(Reservation::Released),
+        other => Err(Error::Internal(format!(
+            "order {order_id}: unknown reservation status {other:?}"
+        ))),
+    }
 }
 
 /// Puts the stock held for `order_id` back, once: a second release returns nothing more.

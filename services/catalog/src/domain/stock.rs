@@ -58,6 +58,18 @@ pub fn reservation_lines(
     }
 }
 
+/// What asking for an order's stock found. Orders asks again when it has not heard the
+/// answer for a while (its reconciler), so a repeated request is answered, not ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// Decided now.
+    Decided(Decision),
+    /// Decided by an earlier request for the same order, as recorded then; nothing changed.
+    DecidedBefore(Decision),
+    /// Cancelled before (perhaps before it was placed): it holds nothing and never will.
+    Released,
+}
+
 /// The catalog's answer to an order, decided once and recorded with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {

@@ -9,7 +9,10 @@
 //! - `ProductDeleted`, keyed by product id: when an admin deletes a product.
 //! - `StockReserved`, keyed by order id: an `OrderPlaced` got stock for every line.
 //! - `StockRejected`, keyed by order id: an `OrderPlaced` did not (products short of stock
-//!   or unknown), and nothing was taken.
+//!   or unknown), and nothing was taken. Both are sent again, as recorded, when orders
+//!   repeats an `OrderPlaced` whose answer it never heard.
+//! - `StockReleased`, keyed by order id: the answer to every `OrderCancelled`; the order
+//!   holds no stock any more.
 //!
 //! **Consumes** `orders.events`, as consumer group `catalog`: `OrderPlaced` reserves stock,
 //! `OrderCancelled` releases it (see [`OrderEvents`]). `app::build` declares both on a

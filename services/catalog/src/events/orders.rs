@@ -2,9 +2,9 @@
 
 use super::{SOURCE, products};
 use crate::db;
-use crate::domain::stock::{self, Decision, Release};
+use crate::domain::stock::{self, Decision, Release, Reservation};
 use crate::error::Error;
-use shop_events::event::{Event, Item, OrderPlaced, StockRejected, StockReserved};
+use shop_events::event::{Event, Item, OrderPlaced, StockRejected, StockReleased, StockReserved};
 use shop_events::{Envelope, EventsError, Handler, HandlerError, outbox};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -14,11 +14,12 @@ use uuid::Uuid;
 ///
 /// - `OrderPlaced` reserves every line or none, and announces the decision (`StockReserved`
 ///   or `StockRejected`) and the new stock of the products it took from (`ProductUpserted`).
-///   An order decided before (the same order in a new envelope) changes and announces
-///   nothing: its decision went out when it was made. Exact redeliveries never get here:
-///   the consumer skips events it has processed.
-/// - `OrderCancelled` gives back the stock the order holds, if any, once, and announces the
-///   new stock. A cancellation that comes first is recorded: its order cannot reserve later.
+///   An order decided before (the same order in a new envelope: orders asking again, see
+///   its `reconcile`) changes nothing and gets the recorded decision again. Exact
+///   redeliveries never get here: the consumer skips events it has processed.
+/// - `OrderCancelled` gives back the stock the order holds, if any, once, announces the new
+///   stock, and answers `StockReleased` (every time). A cancellation that comes first is
+///   recorded: its order cannot reserve later.
 /// - Other events are not the catalog's business.
 ///
 /// Database trouble is transient (retried). An order that breaks the contract (no lines, a
@@ -51,13 +52,38 @@ async fn reserve(conn: &mut PgConnection, order: &OrderPlaced) -> Result<(), Err
             .map(|item| (item.product_id, item.quantity)),
     )
     .map_err(Error::Invalid)?;
-    let Some(decision) = db::stock::reserve(conn, order_id, &lines).await? else {
-        tracing::info!(%order_id, "order decided before: nothing to do");
-        return Ok(());
-    };
-    match decision {
-        Decision::Reserved => {
-            let reserved = StockReserved {
+    match db::stock::reserve(conn, order_id, &lines).await? {
+        Reservation::Decided(decision) => {
+            answer(conn, order, &decision).await?;
+            if decision == Decision::Reserved {
+                let taken: Vec<Uuid> = lines.iter().map(|line| line.product_id).collect();
+                announce_stock(conn, &taken).await?;
+            }
+            tracing::info!(%order_id, ?decision, "stock decided");
+        }
+        Reservation::DecidedBefore(decision) => {
+            // Orders asks again when it has not heard the answer: it may have been lost.
+            answer(conn, order, &decision).await?;
+            tracing::info!(%order_id, ?decision, "order decided before: answered again");
+        }
+        Reservation::Released => {
+            tracing::info!(%order_id, "order cancelled before: nothing to decide");
+        }
+    }
+    Ok(())
+}
+
+/// Announces the decision about `order`: `StockReserved` or `StockRejected`.
+async fn answer(
+    conn: &mut PgConnection,
+    order: &OrderPlaced,
+    decision: &Decision,
+) -> Result<(), Error> {
+    let order_id = order.order_id;
+    let answer = match decision {
+        Decision::Reserved => Envelope::new(
+            SOURCE,
+            StockReserved {
                 order_id,
                 items: order
                     .items
@@ -67,33 +93,40 @@ async fn reserve(conn: &mut PgConnection, order: &OrderPlaced) -> Result<(), Err
                         quantity: item.quantity,
                     })
                     .collect(),
-            };
-            outbox::enqueue(conn, &Envelope::new(SOURCE, reserved)).await?;
-            let taken: Vec<Uuid> = lines.iter().map(|line| line.product_id).collect();
-            announce_stock(conn, &taken).await?;
-            tracing::info!(%order_id, "stock reserved");
-        }
-        Decision::Rejected(rejection) => {
-            let rejected = StockRejected {
+            },
+        ),
+        Decision::Rejected(rejection) => Envelope::new(
+            SOURCE,
+            StockRejected {
                 order_id,
                 reason: rejection.reason().to_owned(),
                 product_ids: rejection.product_ids(),
-            };
-            outbox::enqueue(conn, &Envelope::new(SOURCE, rejected)).await?;
-            tracing::info!(%order_id, reason = rejection.reason(), "stock rejected");
-        }
-    }
+            },
+        ),
+    };
+    outbox::enqueue(conn, &answer).await?;
     Ok(())
 }
 
+/// Gives back what the order holds, if anything, and says so (`StockReleased`) every time,
+/// a repeated cancellation included: that is how orders knows the cancellation arrived.
 async fn release(conn: &mut PgConnection, order_id: Uuid) -> Result<(), Error> {
-    match db::stock::release(conn, order_id).await? {
+    let product_ids = match db::stock::release(conn, order_id).await? {
         Release::Returned { product_ids } => {
             announce_stock(conn, &product_ids).await?;
             tracing::info!(%order_id, "stock released");
+            product_ids
         }
-        Release::NothingHeld => tracing::info!(%order_id, "no stock held: nothing to release"),
-    }
+        Release::NothingHeld => {
+            tracing::info!(%order_id, "no stock held: nothing to release");
+            Vec::new()
+        }
+    };
+    let released = StockReleased {
+        order_id,
+        product_ids,
+    };
+    outbox::enqueue(conn, &Envelope::new(SOURCE, released)).await?;
     Ok(())
 }
 

@@ -5,10 +5,11 @@ use crate::helpers::{Received, TestApp, read_raw, spawn_app};
 use rdkafka::message::{Headers, Message};
 use shop_events::event::{
     Event, Item, Money, OrderCancelled, OrderConfirmed, OrderPlaced, PricedItem, StockRejected,
-    StockReserved,
+    StockReleased, StockReserved,
 };
-use shop_events::topics;
+use shop_events::{Envelope, topics};
 use std::collections::HashSet;
+use std::time::Duration;
 use uuid::Uuid;
 
 fn order_placed(order_id: Uuid, items: &[(Uuid, u32)]) -> OrderPlaced {
@@ -170,21 +171,62 @@ async fn an_order_for_an_unknown_product_is_rejected_naming_it() {
     assert_eq!(app.stock_of(mug).await, 10);
 }
 
+/// The decisions about `order_id` in the outbox, in order.
+fn decisions_in(outbox: &[Envelope], order_id: Uuid) -> Vec<Event> {
+    outbox
+        .iter()
+        .filter(|envelope| is_decision_about(&envelope.event, order_id))
+        .map(|envelope| envelope.event.clone())
+        .collect()
+}
+
+/// The `StockReleased` answers about `order_id` in the outbox.
+fn releases_in(outbox: &[Envelope], order_id: Uuid) -> Vec<StockReleased> {
+    outbox
+        .iter()
+        .filter_map(|envelope| match &envelope.event {
+            Event::StockReleased(e) if e.order_id == order_id => Some(e.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An exact redelivery is skipped; the same order in a new envelope (orders asking again,
+/// its answer lost) takes nothing more and gets the recorded answer again.
 #[tokio::test]
-async fn the_same_order_placed_again_is_decided_and_announced_once() {
+async fn the_same_order_placed_again_is_decided_once_and_answered_again() {
     let app = spawn_app().await;
     let mug = app.product_with_stock("OD-MUG-100", 10).await;
+    let lamp = app.product_with_stock("OD-LMP-100", 1).await;
     let order_id = Uuid::now_v7();
     let placed = order_placed(order_id, &[(mug, 4)]);
+    let short_order_id = Uuid::now_v7();
+    let short = order_placed(short_order_id, &[(lamp, 2)]);
 
     let first = app.publish(placed.clone()).await;
-    // The same envelope redelivered, and the same order in a new envelope.
+    let first_short = app.publish(short.clone()).await;
     app.publish_envelope(&first).await;
+    app.wait_until_processed(&[&first, &first_short]).await;
+    // Restocked meanwhile: the rejection stands all the same.
+    sqlx::query("UPDATE catalog.products SET stock = 50 WHERE id = $1")
+        .bind(lamp)
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let again = app.publish(placed).await;
-    app.wait_until_processed(&[&first, &again]).await;
+    let again_short = app.publish(short).await;
+    app.wait_until_processed(&[&again, &again_short]).await;
 
-    assert_eq!(app.stock_of(mug).await, 6);
-    assert_eq!(app.decisions_about(order_id).await, 1);
+    assert_eq!((app.stock_of(mug).await, app.stock_of(lamp).await), (6, 50));
+    let outbox = app.outbox().await;
+    let reserved = decisions_in(&outbox, order_id);
+    assert_eq!(reserved.len(), 2, "answered twice: {reserved:?}");
+    assert_eq!(reserved[0], reserved[1], "the same answer");
+    assert!(matches!(reserved[0], Event::StockReserved(_)));
+    let rejected = decisions_in(&outbox, short_order_id);
+    assert_eq!(rejected.len(), 2, "answered twice: {rejected:?}");
+    assert_eq!(rejected[0], rejected[1], "the same answer");
+    assert!(matches!(rejected[0], Event::StockRejected(_)));
 }
 
 #[tokio::test]
@@ -207,6 +249,21 @@ async fn a_cancelled_order_gets_its_stock_back_once() {
     app.wait_until_processed(&[&cancelled, &again]).await;
 
     assert_eq!(app.stock_of(mug).await, 10, "returned once");
+    // Each cancellation processed is answered, so that orders knows it arrived.
+    let releases = releases_in(&app.outbox().await, order_id);
+    assert_eq!(
+        releases,
+        [
+            StockReleased {
+                order_id,
+                product_ids: vec![mug]
+            },
+            StockReleased {
+                order_id,
+                product_ids: vec![]
+            }
+        ]
+    );
     // The returned stock is announced, once: after the creation and the reservation.
     events
         .wait_for(1, "stock announcements", stock_announced(mug, 10))
@@ -238,6 +295,15 @@ async fn a_cancellation_that_comes_first_blocks_the_late_order() {
         app.decisions_about(order_id).await,
         0,
         "orders knows it cancelled: nothing to announce"
+    );
+    let releases = releases_in(&app.outbox().await, order_id);
+    assert_eq!(
+        releases,
+        [StockReleased {
+            order_id,
+            product_ids: vec![]
+        }],
+        "the cancellation is answered"
     );
 }
 
@@ -304,8 +370,12 @@ async fn an_order_that_breaks_the_contract_is_dead_lettered() {
 #[tokio::test]
 async fn fifty_orders_for_ten_units_reserve_exactly_ten() {
     let app = spawn_app().await;
-    // Two replicas share the orders' partitions, and decide concurrently.
-    let _replica = app.replica().await;
+    // Two replicas share the orders' partitions, and decide concurrently. Each holds some
+    // before anything is published: no decision waits for a rebalance.
+    let replica = app.replica().await;
+    for instance in [&app.service, &replica] {
+        instance.wait_until_ready(Duration::from_secs(60)).await;
+    }
     let events = app.catalog_events();
     let mug = app.product_with_stock("OD-MUG-100", 10).await;
     let order_ids: Vec<Uuid> = (0..50).map(|_| Uuid::now_v7()).collect();

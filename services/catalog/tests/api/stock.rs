@@ -3,7 +3,7 @@
 
 use crate::helpers::{TestApp, spawn_app};
 use catalog::db::stock;
-use catalog::domain::stock::{Decision, Rejection, Release, ReservationLine};
+use catalog::domain::stock::{Decision, Rejection, Release, Reservation, ReservationLine};
 use catalog::error::Error;
 use uuid::Uuid;
 
@@ -20,7 +20,7 @@ impl TestApp {
         &self,
         order_id: Uuid,
         lines: &[ReservationLine],
-    ) -> Result<Option<Decision>, Error> {
+    ) -> Result<Reservation, Error> {
         let mut tx = self.pool.begin().await?;
         let decision = stock::reserve(&mut tx, order_id, lines).await?;
         tx.commit().await?;
@@ -36,11 +36,11 @@ impl TestApp {
     }
 }
 
-fn short(product_ids: Vec<Uuid>) -> Option<Decision> {
-    Some(Decision::Rejected(Rejection {
+fn short(product_ids: Vec<Uuid>) -> Decision {
+    Decision::Rejected(Rejection {
         short_product_ids: product_ids,
         unknown_product_ids: vec![],
-    }))
+    })
 }
 
 #[tokio::test]
@@ -54,7 +54,7 @@ async fn reserves_every_line_of_an_order() {
         .await
         .unwrap();
 
-    assert_eq!(decision, Some(Decision::Reserved));
+    assert_eq!(decision, Reservation::Decided(Decision::Reserved));
     assert_eq!((app.stock_of(mug).await, app.stock_of(lamp).await), (6, 0));
 }
 
@@ -67,10 +67,11 @@ async fn reserving_the_same_order_again_takes_nothing_more() {
     let first = app.reserve(order_id, &[line(mug, 4)]).await.unwrap();
     let second = app.reserve(order_id, &[line(mug, 4)]).await.unwrap();
 
-    assert_eq!(first, Some(Decision::Reserved));
+    assert_eq!(first, Reservation::Decided(Decision::Reserved));
     assert_eq!(
-        second, None,
-        "decided before: nothing to decide or announce"
+        second,
+        Reservation::DecidedBefore(Decision::Reserved),
+        "decided before: the recorded answer, and nothing taken"
     );
     assert_eq!(app.stock_of(mug).await, 6);
 }
@@ -85,7 +86,7 @@ async fn a_short_line_reserves_nothing_and_names_the_product() {
 
     let decision = app.reserve(order_id, &lines).await.unwrap();
 
-    assert_eq!(decision, short(vec![lamp]));
+    assert_eq!(decision, Reservation::Decided(short(vec![lamp])));
     assert_eq!((app.stock_of(mug).await, app.stock_of(lamp).await), (10, 2));
 
     // The rejection is recorded: the same order again takes nothing, even after a restock.
@@ -93,7 +94,10 @@ async fn a_short_line_reserves_nothing_and_names_the_product() {
         .execute(&app.pool)
         .await
         .unwrap();
-    assert_eq!(app.reserve(order_id, &lines).await.unwrap(), None);
+    assert_eq!(
+        app.reserve(order_id, &lines).await.unwrap(),
+        Reservation::DecidedBefore(short(vec![lamp]))
+    );
     assert_eq!(
         (app.stock_of(mug).await, app.stock_of(lamp).await),
         (10, 50)
@@ -127,7 +131,7 @@ async fn an_unknown_product_rejects_the_order_and_is_named() {
         unknown_product_ids: vec![gone],
     };
     assert_eq!(expected.reason(), "insufficient stock and unknown products");
-    assert_eq!(decision, Some(Decision::Rejected(expected)));
+    assert_eq!(decision, Reservation::Decided(Decision::Rejected(expected)));
     assert_eq!(app.stock_of(mug).await, 1);
 }
 
@@ -137,7 +141,7 @@ async fn releasing_returns_the_stock_once() {
     let mug = app.product_with_stock("OD-MUG-100", 10).await;
     let order_id = Uuid::now_v7();
     let reserved = app.reserve(order_id, &[line(mug, 4)]).await.unwrap();
-    assert_eq!(reserved, Some(Decision::Reserved));
+    assert_eq!(reserved, Reservation::Decided(Decision::Reserved));
 
     assert_eq!(
         app.release(order_id).await,
@@ -150,7 +154,10 @@ async fn releasing_returns_the_stock_once() {
     assert_eq!(app.stock_of(mug).await, 10, "released once");
 
     // A released order cannot take the stock again.
-    assert_eq!(app.reserve(order_id, &[line(mug, 4)]).await.unwrap(), None);
+    assert_eq!(
+        app.reserve(order_id, &[line(mug, 4)]).await.unwrap(),
+        Reservation::Released
+    );
     assert_eq!(app.stock_of(mug).await, 10);
 }
 
@@ -163,7 +170,7 @@ async fn releasing_before_reserving_blocks_the_late_reservation() {
     assert_eq!(app.release(order_id).await, Release::NothingHeld);
     let late = app.reserve(order_id, &[line(mug, 4)]).await.unwrap();
 
-    assert_eq!(late, None);
+    assert_eq!(late, Reservation::Released);
     assert_eq!(app.stock_of(mug).await, 10);
 }
 
@@ -173,7 +180,7 @@ async fn releasing_a_rejected_reservation_returns_nothing() {
     let mug = app.product_with_stock("OD-MUG-100", 2).await;
     let order_id = Uuid::now_v7();
     let rejected = app.reserve(order_id, &[line(mug, 3)]).await.unwrap();
-    assert_eq!(rejected, short(vec![mug]));
+    assert_eq!(rejected, Reservation::Decided(short(vec![mug])));
 
     assert_eq!(app.release(order_id).await, Release::NothingHeld);
 
@@ -214,14 +221,14 @@ async fn a_reservation_rolls_back_with_the_callers_transaction() {
     let decision = stock::reserve(&mut tx, order_id, &[line(mug, 4)])
         .await
         .unwrap();
-    assert_eq!(decision, Some(Decision::Reserved));
+    assert_eq!(decision, Reservation::Decided(Decision::Reserved));
     tx.rollback().await.unwrap();
 
     assert_eq!(app.stock_of(mug).await, 10);
     let retried = app.reserve(order_id, &[line(mug, 4)]).await.unwrap();
     assert_eq!(
         retried,
-        Some(Decision::Reserved),
+        Reservation::Decided(Decision::Reserved),
         "the retry decides afresh"
     );
     assert_eq!(app.stock_of(mug).await, 6);
@@ -235,7 +242,7 @@ async fn concurrent_orders_never_oversell() {
     let app = &app;
     let attempts =
         (0..50).map(|_| async move { app.reserve(Uuid::now_v7(), &[line(mug, 1)]).await });
-    let decisions: Vec<Option<Decision>> = futures::future::join_all(attempts)
+    let decisions: Vec<Reservation> = futures::future::join_all(attempts)
         .await
         .into_iter()
         .map(Result::unwrap)
@@ -243,9 +250,12 @@ async fn concurrent_orders_never_oversell() {
 
     let reserved = decisions
         .iter()
-        .filter(|d| **d == Some(Decision::Reserved))
+        .filter(|d| **d == Reservation::Decided(Decision::Reserved))
         .count();
-    let rejected = decisions.iter().filter(|d| **d == short(vec![mug])).count();
+    let rejected = decisions
+        .iter()
+        .filter(|d| **d == Reservation::Decided(short(vec![mug])))
+        .count();
     assert_eq!((reserved, rejected), (10, 40), "{decisions:?}");
     assert_eq!(app.stock_of(mug).await, 0);
 }
@@ -268,7 +278,7 @@ async fn concurrent_orders_over_shared_products_do_not_deadlock() {
     assert!(
         decisions
             .iter()
-            .all(|d| matches!(d, Ok(Some(Decision::Reserved)))),
+            .all(|d| matches!(d, Ok(Reservation::Decided(Decision::Reserved)))),
         "{decisions:?}"
     );
     assert_eq!(app.stock_of(mug).await + app.stock_of(lamp).await, 200 - 60);

@@ -3,7 +3,7 @@
 use super::SOURCE;
 use crate::db;
 use crate::domain::order::OrderStatus;
-use shop_events::event::{Event, OrderRejected, StockRejected, StockReserved};
+use shop_events::event::{Event, OrderRejected, StockRejected, StockReserved, stored_version};
 use shop_events::{Envelope, Handler, HandlerError, outbox};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -21,6 +21,16 @@ impl Handler for CatalogEvents {
         match &envelope.event {
             Event::StockReserved(reserved) => confirm(conn, reserved).await,
             Event::StockRejected(rejected) => reject(conn, rejected).await,
+            Event::StockReleased(released) => {
+                // The answer to a cancellation: the reconciler stops asking.
+                let recorded = db::record_stock_released(conn, released.order_id)
+                    .await
+                    .map_err(HandlerError::transient)?;
+                if recorded {
+                    tracing::info!(order_id = %released.order_id, "catalog released the stock");
+                }
+                Ok(())
+            }
             Event::ProductUpserted(product) => db::upsert_product(
                 conn,
                 product.product_id,
@@ -38,13 +48,6 @@ impl Handler for CatalogEvents {
             _ => Ok(()),
         }
     }
-}
-
-/// A product version as the replica stores it (`bigint`); one beyond it is an event no
-/// catalog sends, dead-lettered rather than stored wrong.
-fn stored_version(version: u64) -> Result<i64, HandlerError> {
-    i64::try_from(version)
-        .map_err(|_| HandlerError::permanent(format!("product version {version} is out of range")))
 }
 
 /// Stock is reserved: a pending order becomes confirmed. An order cancelled meanwhile stays

@@ -3,8 +3,10 @@
 //! Orders announces `OrderPlaced` (when an order is stored), `OrderConfirmed` /
 //! `OrderRejected` (when catalog has decided about its stock) and `OrderCancelled`, each in
 //! the same transaction as the change, through the outbox. It listens to `catalog.events`:
-//! `StockReserved` / `StockRejected` settle a pending order, and `ProductUpserted` /
-//! `ProductDeleted` keep the price replica that new orders are priced from.
+//! `StockReserved` / `StockRejected` settle a pending order, `StockReleased` says a
+//! cancelled order holds no stock any more, and `ProductUpserted` / `ProductDeleted` keep
+//! the price replica that new orders are priced from. `saga::reconcile` announces
+//! `OrderPlaced` and `OrderCancelled` again when their answer does not come.
 
 mod catalog;
 
@@ -32,6 +34,27 @@ pub fn placed(order: &NewOrder<'_>) -> Envelope {
                     product_id: line.product_id,
                     quantity: u32::try_from(line.quantity).unwrap_or(0),
                     unit_price_minor: line.unit_price_minor,
+                })
+                .collect(),
+            total: order.total.clone().into(),
+        },
+    )
+}
+
+/// Announces a stored, still pending order again: the reconciler asks catalog once more.
+pub fn placed_again(order: &Order) -> Envelope {
+    Envelope::new(
+        SOURCE,
+        OrderPlaced {
+            order_id: order.id,
+            user_id: order.user_id,
+            items: order
+                .items
+                .iter()
+                .map(|line| PricedItem {
+                    product_id: line.product_id,
+                    quantity: u32::try_from(line.quantity).unwrap_or(0),
+                    unit_price_minor: line.unit_price.amount_minor,
                 })
                 .collect(),
             total: order.total.clone().into(),

@@ -13,6 +13,9 @@ use uuid::Uuid;
 pub struct TestApp {
     pub service: RunningService,
     pub catalog: RunningService,
+    /// What started them, to start them again (`restart_orders`, `restart_catalog`).
+    pub config: Config,
+    pub catalog_config: catalog::config::Config,
     pub brokers: String,
     pub topic_prefix: String,
     pub db_proxy: TcpProxy,
@@ -37,6 +40,8 @@ pub struct Options {
     pub brokers: Option<String>,
     /// `ORDER_PENDING_TIMEOUT_MS` (default: the service's).
     pub pending_timeout_ms: Option<u64>,
+    /// `ORDER_RECONCILE_AFTER_MS` (default: the service's).
+    pub reconcile_after_ms: Option<u64>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -65,10 +70,12 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     catalog_config.server = ServerConfig::ephemeral();
     catalog_config.kafka.topic_prefix = topic_prefix.clone();
     let catalog = RunningService::spawn(
-        catalog::app::build(catalog_config)
+        catalog::app::build(catalog_config.clone())
             .await
             .expect("catalog starts"),
     );
+    // Started again, each service listens where it did.
+    catalog_config.server.listen_addr = catalog.addr;
 
     let db_proxy = TcpProxy::start(db.server_addr()).await.expect("proxy");
     let env = Env::from_pairs(
@@ -87,12 +94,22 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     if let Some(ms) = options.pending_timeout_ms {
         config.pending_timeout = Duration::from_millis(ms);
     }
+    if let Some(ms) = options.reconcile_after_ms {
+        config.reconcile_after = Duration::from_millis(ms);
+    }
     config.server = ServerConfig::ephemeral();
     config.kafka.topic_prefix = topic_prefix.clone();
-    let app = orders::app::build(config).await.expect("orders starts");
+    let service = RunningService::spawn(
+        orders::app::build(config.clone())
+            .await
+            .expect("orders starts"),
+    );
+    config.server.listen_addr = service.addr;
     TestApp {
-        service: RunningService::spawn(app),
+        service,
         catalog,
+        config,
+        catalog_config,
         brokers,
         topic_prefix,
         db_proxy,
@@ -102,6 +119,24 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 }
 
 impl TestApp {
+    /// Starts orders again, on its database and at its address, after `service.stop()`.
+    pub async fn restart_orders(&mut self) {
+        self.service.stop().await;
+        let app = orders::app::build(self.config.clone())
+            .await
+            .expect("orders starts again");
+        self.service = RunningService::spawn(app);
+    }
+
+    /// Starts catalog again, on its database and at its address, after `catalog.stop()`.
+    pub async fn restart_catalog(&mut self) {
+        self.catalog.stop().await;
+        let app = catalog::app::build(self.catalog_config.clone())
+            .await
+            .expect("catalog starts again");
+        self.catalog = RunningService::spawn(app);
+    }
+
     pub fn customer(&self) -> Customer {
         let id = Uuid::new_v4();
         Customer {

@@ -10,5 +10,6 @@ mod exercises;
 mod helpers;
 mod placing;
 mod prices;
+mod reconcile;
 mod saga;
 mod standard;

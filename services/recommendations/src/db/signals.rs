@@ -115,21 +115,25 @@ pub async fn record_purchase(
     tx.commit().await
 }
 
-/// The catalog created or changed `product_id` at `at`: it may be recommended (again).
+/// The catalog created or changed `product_id` (now at `version`, the event's time `at`):
+/// it may be recommended (again). Only a newer version changes the row; between events
+/// from before versions (0), the later one.
 pub async fn upsert_product(
     db: impl PgExecutor<'_>,
     product_id: Uuid,
+    version: i64,
     at: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"
-        INSERT INTO recommendations.known_products AS k (product_id, deleted, updated_at)
-        VALUES ($1, false, $2)
+        INSERT INTO recommendations.known_products AS k (product_id, deleted, version, updated_at)
+        VALUES ($1, false, $2, $3)
         ON CONFLICT (product_id) DO UPDATE
-        SET deleted = false, updated_at = EXCLUDED.updated_at
-        WHERE k.updated_at < EXCLUDED.updated_at
+        SET deleted = false, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+        WHERE (k.version, k.updated_at) < (EXCLUDED.version, EXCLUDED.updated_at)
         "#,
         product_id,
+        version,
         at,
     )
     .execute(db)
@@ -138,22 +142,25 @@ pub async fn upsert_product(
     Ok(())
 }
 
-/// The catalog deleted `product_id` at `at`: it is never recommended again, unless a later
-/// upsert brings it back. A deletion wins over an upsert of the same instant.
+/// The catalog deleted `product_id` (its deletion `version` is above every version the
+/// product had): it is never recommended again, unless a newer upsert brings it back. A
+/// deletion wins a tie.
 pub async fn mark_product_deleted(
     db: impl PgExecutor<'_>,
     product_id: Uuid,
+    version: i64,
     at: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"
-        INSERT INTO recommendations.known_products AS k (product_id, deleted, updated_at)
-        VALUES ($1, true, $2)
+        INSERT INTO recommendations.known_products AS k (product_id, deleted, version, updated_at)
+        VALUES ($1, true, $2, $3)
         ON CONFLICT (product_id) DO UPDATE
-        SET deleted = true, updated_at = EXCLUDED.updated_at
-        WHERE k.updated_at <= EXCLUDED.updated_at
+        SET deleted = true, version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+        WHERE (k.version, k.updated_at) <= (EXCLUDED.version, EXCLUDED.updated_at)
         "#,
         product_id,
+        version,
         at,
     )
     .execute(db)

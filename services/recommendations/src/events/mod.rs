@@ -10,6 +10,7 @@
 
 use crate::db;
 use crate::domain::{HalfLife, OrderLine};
+use shop_events::event::stored_version;
 use shop_events::{Envelope, Event, Handler, HandlerError, topics};
 use sqlx::PgConnection;
 
@@ -33,8 +34,8 @@ impl Handler for Signals {
         conn: &mut PgConnection,
         envelope: &Envelope,
     ) -> Result<(), HandlerError> {
-        // When it happened, not when it arrived: a late order is counted as of its time,
-        // and a late product event cannot undo a newer one.
+        // When it happened, not when it arrived: a late order is counted as of its time.
+        // A late product event cannot undo a newer one: products go by their version.
         let at = envelope.time;
         match &envelope.event {
             Event::OrderConfirmed(order) => {
@@ -50,10 +51,12 @@ impl Handler for Signals {
                     .await?;
             }
             Event::ProductUpserted(product) => {
-                db::upsert_product(conn, product.product_id, at).await?;
+                let version = stored_version(product.version)?;
+                db::upsert_product(conn, product.product_id, version, at).await?;
             }
             Event::ProductDeleted(product) => {
-                db::mark_product_deleted(conn, product.product_id, at).await?;
+                let version = stored_version(product.version)?;
+                db::mark_product_deleted(conn, product.product_id, version, at).await?;
             }
             // Placed, rejected or cancelled orders are not purchases; stock and users
             // teach nothing about what to recommend.

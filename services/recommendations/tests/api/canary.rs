@@ -112,7 +112,7 @@ async fn the_trending_window_counts_whole_hours_up_to_now() {
     record_order_at(&pool, Uuid::new_v4(), &[outside], now - Duration::hours(25)).await;
     record_order_at(&pool, Uuid::new_v4(), &[future], now + Duration::hours(2)).await;
     record_order_at(&pool, Uuid::new_v4(), &[gone], now).await;
-    db::mark_product_deleted(&pool, gone, now)
+    db::mark_product_deleted(&pool, gone, 0, now)
         .await
         .expect("deleted");
 

@@ -100,26 +100,67 @@ async fn product_events_apply_in_the_order_they_happened() {
     };
     let hour = Duration::HOUR;
 
-    db::upsert_product(&pool, product, T0).await.unwrap();
+    db::upsert_product(&pool, product, 0, T0).await.unwrap();
     assert!(visible().await);
-    db::mark_product_deleted(&pool, product, T0 + hour)
+    db::mark_product_deleted(&pool, product, 0, T0 + hour)
         .await
         .unwrap();
     assert!(!visible().await);
     // A late upsert from before the deletion changes nothing…
-    db::upsert_product(&pool, product, T0).await.unwrap();
+    db::upsert_product(&pool, product, 0, T0).await.unwrap();
     assert!(!visible().await, "a stale upsert does not resurrect");
     // …nor one of the same instant: the deletion wins the tie…
-    db::upsert_product(&pool, product, T0 + hour).await.unwrap();
+    db::upsert_product(&pool, product, 0, T0 + hour)
+        .await
+        .unwrap();
     assert!(!visible().await, "a deletion wins a tie");
     // …but a later one brings the product back.
-    db::upsert_product(&pool, product, T0 + hour * 2)
+    db::upsert_product(&pool, product, 0, T0 + hour * 2)
         .await
         .unwrap();
     assert!(visible().await);
     // And a stale deletion is ignored.
-    db::mark_product_deleted(&pool, product, T0 + hour)
+    db::mark_product_deleted(&pool, product, 0, T0 + hour)
         .await
         .unwrap();
     assert!(visible().await);
+}
+
+/// Catalog's versions decide, whatever the event times say (another replica's clock, a
+/// replay): a deletion outranks every upsert of an older version, and only a newer one
+/// brings the product back.
+#[tokio::test]
+async fn product_versions_outrank_event_times() {
+    let (_db, pool) = migrated_database().await;
+    let product = products(1)[0];
+    let listed = [product];
+    let visible = || async {
+        db::static_list(&pool, &listed, None, Limit::default())
+            .await
+            .unwrap()
+            == listed
+    };
+    let hour = Duration::HOUR;
+
+    db::upsert_product(&pool, product, 2, T0 + hour * 2)
+        .await
+        .unwrap();
+    assert!(visible().await);
+    // Deleted at version 3, stamped earlier than the upsert it follows.
+    db::mark_product_deleted(&pool, product, 3, T0)
+        .await
+        .unwrap();
+    assert!(!visible().await, "a newer version wins over a later time");
+    // Version 2 again, replayed with a later time: still deleted.
+    db::upsert_product(&pool, product, 2, T0 + hour * 5)
+        .await
+        .unwrap();
+    assert!(!visible().await, "an old version never resurrects");
+    // An event from before versions is older than every versioned one.
+    db::upsert_product(&pool, product, 0, T0 + hour * 9)
+        .await
+        .unwrap();
+    assert!(!visible().await, "version 0 is the oldest");
+    db::upsert_product(&pool, product, 4, T0).await.unwrap();
+    assert!(visible().await, "a newer version brings it back");
 }

@@ -130,10 +130,10 @@ async fn deleted_products_are_never_recommended() {
     };
     let app = spawn_app_with_static(&[deleted, listed]).await;
     let now = OffsetDateTime::now_utc();
-    db::mark_product_deleted(&app.pool, deleted, now)
+    db::mark_product_deleted(&app.pool, deleted, 0, now)
         .await
         .unwrap();
-    db::upsert_product(&app.pool, kept, now).await.unwrap();
+    db::upsert_product(&app.pool, kept, 0, now).await.unwrap();
 
     let answer = app.recommend("").await;
     assert_eq!(answer.source(), "static");

@@ -1,8 +1,8 @@
 //! The saga always ends: an order still `pending` after `ORDER_PENDING_TIMEOUT_MS` is
 //! cancelled, with the reason, and announced as `OrderCancelled`.
 //!
-//! Pending means catalog's decision has not arrived: the broker lost or delayed an event,
-//! or catalog is down. Waiting forever would leave the customer with an order that never
+//! Pending means catalog's decision has not arrived, even though `reconcile` asked again:
+//! catalog is down, or cannot read orders' events. Waiting forever would leave the customer with an order that never
 //! ends and, perhaps, stock held for it. The cancellation is an ordinary `OrderCancelled`
 //! (`was_confirmed: false`), so catalog does what it does for any cancelled order: it gives
 //! back a reservation it made, or, if `OrderPlaced` has not reached it yet, remembers the
@@ -14,6 +14,7 @@
 //! meanwhile instead of confirming them late. The default, 10 minutes, outlasts a restart
 //! or a rolling deploy by far.
 
+use super::BATCH;
 use crate::domain::order::OrderStatus;
 use crate::{db, events};
 use shop_events::{EventsError, outbox};
@@ -21,10 +22,8 @@ use sqlx::PgPool;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Orders cancelled per transaction: a backlog is worked off in bounded steps.
-const BATCH: i64 = 100;
-
-/// Cancels, every `interval`, the orders pending for longer than `timeout`, until `shutdown`.
+/// Cancels, every `timeout / 10`, the orders pending for longer than `timeout`, until
+/// `shutdown`.
 pub fn spawn(
     pool: PgPool,
     timeout: Duration,
@@ -32,24 +31,10 @@ pub fn spawn(
 ) -> tokio::task::JoinHandle<()> {
     // Often enough that an order overstays by a tenth of the timeout at most.
     let interval = (timeout / 10).clamp(Duration::from_millis(100), Duration::from_secs(30));
-    tokio::spawn(async move {
-        tracing::info!(?timeout, "pending orders expire");
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(interval) => {}
-            }
-            loop {
-                match cancel_overdue(&pool, timeout).await {
-                    Ok(n) if n == BATCH as usize => continue,
-                    Ok(_) => break,
-                    Err(error) => {
-                        tracing::warn!(%error, "cannot expire pending orders; trying again later");
-                        break;
-                    }
-                }
-            }
-        }
+    tracing::info!(?timeout, "pending orders expire");
+    super::every("expiring pending orders", interval, shutdown, move || {
+        let pool = pool.clone();
+        async move { cancel_overdue(&pool, timeout).await }
     })
 }
 
