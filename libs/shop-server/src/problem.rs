@@ -44,12 +44,22 @@ pub struct Problem {
     pub retry_after: Option<u64>,
 }
 
+// The one vocabulary of every service's validation, from `domain/` rules to the problem.
 /// What is wrong with one field of the request.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct FieldError {
     /// The field's path in the request, such as `email` or `items[0].quantity`.
     pub field: String,
     pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
 }
 
 impl Problem {

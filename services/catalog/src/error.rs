@@ -1,6 +1,5 @@
 //! The catalog's errors, and their one mapping to problem+json.
 
-use crate::domain::InvalidField;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use shop_server::{FieldError, Problem};
@@ -13,7 +12,7 @@ const READ_ONLY_RETRY_AFTER_SECONDS: u64 = 30;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("the request has invalid fields")]
-    Invalid(Vec<InvalidField>),
+    Invalid(Vec<FieldError>),
     #[error("no product {0}")]
     ProductNotFound(Uuid),
     #[error("no category {0:?}")]
@@ -53,7 +52,7 @@ impl Error {
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid(vec![InvalidField::new(field, message)])
+        Self::Invalid(vec![FieldError::new(field, message)])
     }
 }
 
@@ -70,12 +69,7 @@ impl From<Error> for Problem {
             .with_retry_after(READ_ONLY_RETRY_AFTER_SECONDS);
         }
         match error {
-            Error::Invalid(fields) => Problem::validation(
-                fields
-                    .into_iter()
-                    .map(|InvalidField { field, message }| FieldError { field, message })
-                    .collect(),
-            ),
+            Error::Invalid(fields) => Problem::validation(fields),
             Error::ProductNotFound(id) => Problem::not_found(format!("no product {id}")),
             Error::UnknownCategory(slug) => {
                 Problem::invalid_field("category_slug", format!("no category {slug:?}"))

@@ -1,6 +1,5 @@
 //! The users service's errors, and their one mapping to problem+json.
 
-use crate::domain::InvalidField;
 use crate::hasher::HashError;
 use crate::tokens::TokenError;
 use axum::http::StatusCode;
@@ -13,7 +12,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("the request has invalid fields")]
-    Invalid(Vec<InvalidField>),
+    Invalid(Vec<FieldError>),
     #[error("the email address is already registered")]
     EmailTaken,
     /// A wrong password and an unknown address look the same to the client.
@@ -62,12 +61,7 @@ impl From<EventsError> for Error {
 impl From<Error> for Problem {
     fn from(error: Error) -> Self {
         match error {
-            Error::Invalid(fields) => Problem::validation(
-                fields
-                    .into_iter()
-                    .map(|InvalidField { field, message }| FieldError { field, message })
-                    .collect(),
-            ),
+            Error::Invalid(fields) => Problem::validation(fields),
             Error::EmailTaken => Problem::conflict(
                 "email-taken",
                 "an account with this email address already exists",

@@ -1,8 +1,8 @@
 //! Products, their categories, and what makes a product valid.
 
-use super::InvalidField;
 use serde::{Deserialize, Serialize};
 use shop_api::Money;
+use shop_server::FieldError;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -87,7 +87,7 @@ const MAX_IMAGE_URL_CHARS: usize = 2000;
 impl ProductDraft {
     /// Every rule the draft breaks, all at once. Whether `category_slug` names an existing
     /// category is for the database to say.
-    pub fn validate(&self) -> Result<(), Vec<InvalidField>> {
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let rules = [
             (
                 is_valid_sku(&self.sku),
@@ -129,7 +129,7 @@ impl ProductDraft {
         let invalid: Vec<_> = rules
             .into_iter()
             .filter(|(ok, _, _)| !ok)
-            .map(|(_, field, message)| InvalidField::new(field, message))
+            .map(|(_, field, message)| FieldError::new(field, message))
             .collect();
         if invalid.is_empty() {
             Ok(())

@@ -4,7 +4,7 @@
 //! events may arrive more than once. So a reservation takes every line or nothing, and each
 //! order is decided at most once: a repeated request never takes stock twice.
 
-use super::InvalidField;
+use shop_server::FieldError;
 use std::collections::HashSet;
 use uuid::Uuid;
 
@@ -25,17 +25,17 @@ pub struct ReservationLine {
 /// Whether the products exist is for the database to say.
 pub fn reservation_lines(
     items: impl IntoIterator<Item = (Uuid, u32)>,
-) -> Result<Vec<ReservationLine>, Vec<InvalidField>> {
+) -> Result<Vec<ReservationLine>, Vec<FieldError>> {
     let items: Vec<(Uuid, u32)> = items.into_iter().collect();
     let mut lines = Vec::with_capacity(items.len());
     let mut invalid = Vec::new();
     if items.is_empty() || items.len() > MAX_LINES {
-        invalid.push(InvalidField::new("items", "must hold 1 to 100 lines"));
+        invalid.push(FieldError::new("items", "must hold 1 to 100 lines"));
     }
     let mut seen = HashSet::new();
     for (i, (product_id, quantity)) in items.into_iter().enumerate() {
         if !seen.insert(product_id) {
-            invalid.push(InvalidField::new(
+            invalid.push(FieldError::new(
                 format!("items[{i}].product_id"),
                 "appears in an earlier line: give each product once",
             ));
@@ -45,7 +45,7 @@ pub fn reservation_lines(
                 product_id,
                 quantity,
             }),
-            _ => invalid.push(InvalidField::new(
+            _ => invalid.push(FieldError::new(
                 format!("items[{i}].quantity"),
                 "must be 1 to 2147483647",
             )),

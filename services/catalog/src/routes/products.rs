@@ -2,7 +2,6 @@
 
 use crate::app::AppState;
 use crate::db;
-use crate::domain::InvalidField;
 use crate::domain::product::{Product, ProductDraft};
 use crate::error::Error;
 use crate::read_model::Representation;
@@ -13,7 +12,7 @@ use headers::{HeaderMapExt, IfMatch};
 use serde::Deserialize;
 use shop_api::{Page, PageQuery};
 use shop_auth::AdminOnly;
-use shop_server::{Json, Path, Problem, Query};
+use shop_server::{FieldError, Json, Path, Problem, Query};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -43,19 +42,19 @@ pub struct ProductQuery {
 }
 
 impl ProductQuery {
-    fn into_filter(self) -> Result<db::products::Filter, Vec<InvalidField>> {
+    fn into_filter(self) -> Result<db::products::Filter, Vec<FieldError>> {
         let mut invalid = Vec::new();
         let search = non_empty(self.q);
         if search
             .as_deref()
             .is_some_and(|q| q.chars().count() > MAX_SEARCH_CHARS)
         {
-            invalid.push(InvalidField::new("q", "must be at most 200 characters"));
+            invalid.push(FieldError::new("q", "must be at most 200 characters"));
         }
         let ids = match self.ids.as_deref().map(parse_ids).transpose() {
             Ok(ids) => ids,
             Err(message) => {
-                invalid.push(InvalidField::new("ids", message));
+                invalid.push(FieldError::new("ids", message));
                 None
             }
         };

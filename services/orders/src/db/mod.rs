@@ -73,11 +73,11 @@ pub async fn insert_order(
                    (order_id, line_no, product_id, product_name, unit_price_minor, quantity)
                VALUES ($1, $2, $3, $4, $5, $6)"#,
             new.id,
-            i32::try_from(line_no).unwrap_or(i32::MAX),
+            to_column(line_no)?,
             line.product_id,
             line.product_name,
             line.unit_price_minor,
-            line.quantity,
+            to_column(line.quantity)?,
         )
         .execute(&mut *tx)
         .instrument(query_span("INSERT", "order_lines"))
@@ -202,31 +202,58 @@ async fn with_lines(
             .iter()
             .find(|row| row.id == line.order_id)
             .map_or("EUR", |row| row.currency.as_str());
+        // The schema allows 1 and up only; anything else is a broken row, not a zero.
+        let quantity = u32::try_from(line.quantity).map_err(|error| {
+            sqlx::Error::Decode(
+                format!(
+                    "order {}: line quantity {}: {error}",
+                    line.order_id, line.quantity
+                )
+                .into(),
+            )
+        })?;
         by_order.entry(line.order_id).or_default().push(OrderLine {
             product_id: line.product_id,
             name: line.product_name,
             unit_price: Money::new(line.unit_price_minor, currency),
-            quantity: line.quantity,
+            quantity,
             line_total: Money::new(
-                line.unit_price_minor
-                    .saturating_mul(i64::from(line.quantity)),
+                line.unit_price_minor.saturating_mul(i64::from(quantity)),
                 currency,
             ),
         });
     }
-    Ok(rows
-        .into_iter()
-        .map(|row| Order {
-            items: by_order.remove(&row.id).unwrap_or_default(),
-            total: Money::new(row.total_amount_minor, &row.currency),
-            status: OrderStatus::parse(&row.status).unwrap_or(OrderStatus::Pending),
-            id: row.id,
-            user_id: row.user_id,
-            status_reason: row.status_reason,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
+    rows.into_iter()
+        .map(|row| {
+            Ok(Order {
+                items: by_order.remove(&row.id).unwrap_or_default(),
+                total: Money::new(row.total_amount_minor, &row.currency),
+                status: parse_status(row.id, &row.status)?,
+                id: row.id,
+                user_id: row.user_id,
+                status_reason: row.status_reason,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            })
         })
-        .collect())
+        .collect()
+}
+
+/// A stored status, or an error naming the order: the schema's CHECK allows no other, so
+/// another is a broken row, never silently some status.
+fn parse_status(order_id: Uuid, status: &str) -> Result<OrderStatus, sqlx::Error> {
+    OrderStatus::parse(status).ok_or_else(|| {
+        sqlx::Error::Decode(format!("order {order_id}: unknown status {status:?}").into())
+    })
+}
+
+/// A count for an `integer` column; validated values always fit, so failing is a bug.
+fn to_column<T>(value: T) -> Result<i32, sqlx::Error>
+where
+    i32: TryFrom<T>,
+    <i32 as TryFrom<T>>::Error: std::error::Error + Send + Sync + 'static,
+{
+    i32::try_from(value).map_err(|error| sqlx::Error::Encode(Box::new(error)))
 }
 
 /// The order's status, locked until the end of the caller's transaction, so that a status
@@ -242,7 +269,7 @@ pub async fn lock_status(
     .fetch_optional(conn)
     .instrument(query_span("SELECT", "orders"))
     .await?;
-    Ok(status.as_deref().and_then(OrderStatus::parse))
+    status.map(|status| parse_status(id, &status)).transpose()
 }
 
 /// Up to `limit` orders pending for longer than `age`, oldest first, locked; rows another
@@ -326,14 +353,9 @@ pub async fn lock_awaiting_catalog(
     .await?;
     rows.into_iter()
         .map(|row| {
-            let status = OrderStatus::parse(&row.status).ok_or_else(|| {
-                sqlx::Error::Decode(
-                    format!("order {}: unknown status {:?}", row.id, row.status).into(),
-                )
-            })?;
             Ok(Awaiting {
                 id: row.id,
-                status,
+                status: parse_status(row.id, &row.status)?,
                 was_confirmed: row.was_confirmed,
             })
         })

@@ -73,7 +73,8 @@ pub struct OrderLine {
     pub product_id: Uuid,
     pub name: String,
     pub unit_price: Money,
-    pub quantity: i32,
+    #[schema(minimum = 1)]
+    pub quantity: u32,
     pub line_total: Money,
 }
 

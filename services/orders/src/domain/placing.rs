@@ -93,7 +93,7 @@ pub struct PricedLine {
     pub product_id: Uuid,
     pub product_name: String,
     pub unit_price_minor: i64,
-    pub quantity: i32,
+    pub quantity: u32,
 }
 
 /// Prices every line from the catalog; unknown products and mixed currencies are refused.
@@ -124,7 +124,7 @@ pub fn price(
             }
             Some(_) => {}
         }
-        let quantity = i32::try_from(item.quantity).unwrap_or(i32::MAX);
+        let quantity = item.quantity;
         total = total.saturating_add(
             product
                 .price

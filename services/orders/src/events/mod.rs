@@ -32,7 +32,7 @@ pub fn placed(order: &NewOrder<'_>) -> Envelope {
                 .iter()
                 .map(|line| PricedItem {
                     product_id: line.product_id,
-                    quantity: u32::try_from(line.quantity).unwrap_or(0),
+                    quantity: line.quantity,
                     unit_price_minor: line.unit_price_minor,
                 })
                 .collect(),
@@ -53,7 +53,7 @@ pub fn placed_again(order: &Order) -> Envelope {
                 .iter()
                 .map(|line| PricedItem {
                     product_id: line.product_id,
-                    quantity: u32::try_from(line.quantity).unwrap_or(0),
+                    quantity: line.quantity,
                     unit_price_minor: line.unit_price.amount_minor,
                 })
                 .collect(),
@@ -91,7 +91,7 @@ fn items(order: &Order) -> Vec<Item> {
         .iter()
         .map(|line| Item {
             product_id: line.product_id,
-            quantity: u32::try_from(line.quantity).unwrap_or(0),
+            quantity: line.quantity,
         })
         .collect()
 }

@@ -1,8 +1,8 @@
 //! Accounts and the rules for registering one.
 
-use super::InvalidField;
 use super::password::Password;
 use shop_auth::Role;
+use shop_server::FieldError;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -88,10 +88,10 @@ pub struct NewAccount {
 
 impl NewAccount {
     /// Checks every field, reporting all the invalid ones at once.
-    pub fn parse(email: &str, name: &str, password: String) -> Result<Self, Vec<InvalidField>> {
-        let email = Email::parse(email).map_err(|e| InvalidField::new("email", e));
-        let name = UserName::parse(name).map_err(|e| InvalidField::new("name", e));
-        let password = Password::parse(password).map_err(|e| InvalidField::new("password", e));
+    pub fn parse(email: &str, name: &str, password: String) -> Result<Self, Vec<FieldError>> {
+        let email = Email::parse(email).map_err(|e| FieldError::new("email", e));
+        let name = UserName::parse(name).map_err(|e| FieldError::new("name", e));
+        let password = Password::parse(password).map_err(|e| FieldError::new("password", e));
         match (email, name, password) {
             (Ok(email), Ok(name), Ok(password)) => Ok(Self {
                 email,
