@@ -3,7 +3,7 @@
 use crate::domain::order::OrderStatus;
 use axum::response::{IntoResponse, Response};
 use shop_http::CallError;
-use shop_server::Problem;
+use shop_server::{FieldError, Problem};
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -13,31 +13,18 @@ pub enum OrdersError {
     NotFound(Uuid),
     #[error("an order in status {0} cannot be cancelled")]
     NotCancellable(OrderStatus),
+    #[error("no usable Idempotency-Key")]
+    IdempotencyKeyMissing,
     #[error("this Idempotency-Key was used for a different order")]
     IdempotencyKeyReused,
     #[error("catalog is unavailable: {0}")]
     CatalogUnavailable(#[source] CallError),
-    #[error("invalid request: {0}")]
-    Invalid(Problem),
+    #[error("invalid request: {0:?}")]
+    Invalid(Vec<FieldError>),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("outbox error: {0}")]
     Outbox(#[from] shop_events::EventsError),
-}
-
-impl From<crate::db::InsertError> for OrdersError {
-    fn from(error: crate::db::InsertError) -> Self {
-        match error {
-            crate::db::InsertError::Database(error) => Self::Database(error),
-            crate::db::InsertError::Outbox(error) => Self::Outbox(error),
-        }
-    }
-}
-
-impl From<Problem> for OrdersError {
-    fn from(problem: Problem) -> Self {
-        Self::Invalid(problem)
-    }
 }
 
 impl From<OrdersError> for Problem {
@@ -49,6 +36,12 @@ impl From<OrdersError> for Problem {
                 "order-not-cancellable",
                 format!("the order is {status}; only pending or confirmed orders can be cancelled"),
             ),
+            OrdersError::IdempotencyKeyMissing => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency-key-required",
+                "Idempotency-Key required",
+            )
+            .with_detail("send an Idempotency-Key header of 1 to 255 characters, unique per order"),
             OrdersError::IdempotencyKeyReused => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency-key-reused",
@@ -60,7 +53,7 @@ impl From<OrdersError> for Problem {
                 Problem::unavailable("the catalog cannot be reached to price the order; try again")
                     .with_retry_after(5)
             }
-            OrdersError::Invalid(problem) => problem,
+            OrdersError::Invalid(fields) => Problem::validation(fields),
             OrdersError::Database(cause)
             | OrdersError::Outbox(shop_events::EventsError::Database(cause)) => {
                 shop_db::problem(&cause)

@@ -10,6 +10,6 @@ pub mod stock;
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/db/migrations");
 
 /// The name of the constraint a database error violated, if any.
-fn violated_constraint(error: &sqlx::Error) -> Option<&str> {
+pub fn violated_constraint(error: &sqlx::Error) -> Option<&str> {
     error.as_database_error()?.constraint()
 }

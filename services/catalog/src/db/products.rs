@@ -1,13 +1,10 @@
-//! Queries on `catalog.products`. Every change is announced to other services in its own
-//! transaction (see `events`).
+//! Queries on `catalog.products`. The changes run in the caller's transaction: an action
+//! (`crate::actions::products`) announces each in the same one.
 
-use super::{categories, violated_constraint};
 use crate::domain::product::{Category, Product, ProductDraft};
-use crate::error::Error;
-use crate::events;
 use shop_api::{Money, PageQuery};
 use shop_db::query_span;
-use sqlx::{PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -155,10 +152,13 @@ pub async fn find_many(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<Vec<Prod
     Ok(rows.into_iter().map(Product::from).collect())
 }
 
-/// Adds a product and announces it (`ProductUpserted`); `draft` must be valid.
-pub async fn insert(pool: &PgPool, id: Uuid, draft: &ProductDraft) -> Result<Product, Error> {
-    let mut tx = pool.begin().await?;
-    let category_id = category_id(&mut *tx, &draft.category_slug).await?;
+/// Inserts a product; `draft` must be valid. A taken sku violates `products_sku_key`.
+pub async fn insert(
+    conn: &mut PgConnection,
+    id: Uuid,
+    category_id: Uuid,
+    draft: &ProductDraft,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"
         INSERT INTO catalog.products
@@ -175,44 +175,35 @@ pub async fn insert(pool: &PgPool, id: Uuid, draft: &ProductDraft) -> Result<Pro
         draft.stock,
         draft.image_url,
     )
-    .execute(&mut *tx)
+    .execute(conn)
     .instrument(query_span("INSERT", "products"))
-    .await
-    .map_err(|error| sku_taken(error, &draft.sku))?;
-    let product = find(&mut *tx, id)
-        .await?
-        .ok_or(Error::ProductNotFound(id))?;
-    events::announce_upserted(&mut tx, std::slice::from_ref(&product)).await?;
-    tx.commit().await?;
-    Ok(product)
+    .await?;
+    Ok(())
 }
 
-/// Replaces every field an admin sets and announces the result (`ProductUpserted`); `draft`
-/// must be valid. `unchanged` sees the product as it is, locked until the commit, and
-/// refuses the replace if it is not the version the admin read (optimistic concurrency:
-/// stock reserved meanwhile must not be overwritten).
-pub async fn replace(
-    pool: &PgPool,
-    id: Uuid,
-    draft: &ProductDraft,
-    unchanged: impl FnOnce(&Product) -> Result<(), Error>,
-) -> Result<Product, Error> {
-    let mut tx = pool.begin().await?;
+/// The product, locked until the end of the caller's transaction; `None` if there is none.
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<Product>, sqlx::Error> {
     let locked = sqlx::query_scalar!(
         "SELECT id FROM catalog.products WHERE id = $1 FOR UPDATE",
         id
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .instrument(query_span("SELECT", "products"))
     .await?;
-    if locked.is_none() {
-        return Err(Error::ProductNotFound(id));
+    match locked {
+        Some(_) => find(conn, id).await,
+        None => Ok(None),
     }
-    let current = find(&mut *tx, id)
-        .await?
-        .ok_or(Error::ProductNotFound(id))?;
-    unchanged(&current)?;
-    let category_id = category_id(&mut *tx, &draft.category_slug).await?;
+}
+
+/// Sets every field an admin sets; `draft` must be valid. False when there is no such
+/// product. A taken sku violates `products_sku_key`.
+pub async fn update(
+    conn: &mut PgConnection,
+    id: Uuid,
+    category_id: Uuid,
+    draft: &ProductDraft,
+) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query!(
         r#"
         UPDATE catalog.products
@@ -230,52 +221,26 @@ pub async fn replace(
         draft.stock,
         draft.image_url,
     )
-    .execute(&mut *tx)
+    .execute(conn)
     .instrument(query_span("UPDATE", "products"))
-    .await
-    .map_err(|error| sku_taken(error, &draft.sku))?;
-    if updated.rows_affected() == 0 {
-        return Err(Error::ProductNotFound(id));
-    }
-    let product = find(&mut *tx, id)
-        .await?
-        .ok_or(Error::ProductNotFound(id))?;
-    events::announce_upserted(&mut tx, std::slice::from_ref(&product)).await?;
-    tx.commit().await?;
-    Ok(product)
+    .await?;
+    Ok(updated.rows_affected() == 1)
 }
 
-/// Removes a product and announces it (`ProductDeleted`); false when there was none.
-pub async fn delete(pool: &PgPool, id: Uuid) -> Result<bool, Error> {
-    let mut tx = pool.begin().await?;
+/// Deletes a product; false when there was none.
+pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
     let deleted = sqlx::query!("DELETE FROM catalog.products WHERE id = $1", id)
-        .execute(&mut *tx)
+        .execute(conn)
         .instrument(query_span("DELETE", "products"))
         .await?;
-    if deleted.rows_affected() == 0 {
-        return Ok(false);
-    }
-    // Above every version the product had: taken after the row lock its deletion holds.
-    let version =
-        sqlx::query_scalar!(r#"SELECT nextval('catalog.product_versions') AS "version!""#)
-            .fetch_one(&mut *tx)
-            .instrument(query_span("SELECT", "product_versions"))
-            .await?;
-    events::announce_deleted(&mut tx, id, version).await?;
-    tx.commit().await?;
-    Ok(true)
+    Ok(deleted.rows_affected() == 1)
 }
 
-async fn category_id(db: impl PgExecutor<'_>, slug: &str) -> Result<Uuid, Error> {
-    categories::id_by_slug(db, slug)
-        .await?
-        .ok_or_else(|| Error::UnknownCategory(slug.to_owned()))
-}
-
-fn sku_taken(error: sqlx::Error, sku: &str) -> Error {
-    if violated_constraint(&error) == Some("products_sku_key") {
-        Error::SkuTaken(sku.to_owned())
-    } else {
-        Error::Database(error)
-    }
+/// A version above every version a product had so far (for its deletion: take it after
+/// the row lock the deletion holds).
+pub async fn next_version(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT nextval('catalog.product_versions') AS "version!""#)
+        .fetch_one(conn)
+        .instrument(query_span("SELECT", "product_versions"))
+        .await
 }

@@ -1,5 +1,6 @@
 //! `/v1/products`: browsing and searching for everyone, editing for admins.
 
+use crate::actions;
 use crate::app::AppState;
 use crate::db;
 use crate::domain::product::{Product, ProductDraft};
@@ -189,8 +190,7 @@ pub async fn create_product(
     State(state): State<AppState>,
     Json(draft): Json<ProductDraft>,
 ) -> Result<impl IntoResponse, Error> {
-    draft.validate().map_err(Error::Invalid)?;
-    let product = db::products::insert(&state.db, Uuid::now_v7(), &draft).await?;
+    let product = actions::products::create(&state.db, &draft).await?;
     state.read_model.forget_product(product.id);
     let location = format!("/v1/products/{}", product.id);
     Ok((
@@ -248,7 +248,6 @@ pub async fn replace_product(
     let if_match = headers
         .typed_get::<IfMatch>()
         .ok_or(Error::VersionRequired)?;
-    draft.validate().map_err(Error::Invalid)?;
     let unchanged = |current: &Product| {
         let tag = Representation::of(current)?.tag;
         if if_match.precondition_passes(&tag) {
@@ -257,7 +256,7 @@ pub async fn replace_product(
             Err(Error::EditConflict(id))
         }
     };
-    let product = db::products::replace(&state.db, id, &draft, unchanged).await?;
+    let product = actions::products::replace(&state.db, id, &draft, unchanged).await?;
     state.read_model.forget_product(id);
     let etag = Representation::of(&product)?.etag;
     Ok(([(header::ETAG, etag)], Json(product)).into_response())
@@ -288,12 +287,9 @@ pub async fn delete_product(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Error> {
-    if db::products::delete(&state.db, id).await? {
-        state.read_model.forget_product(id);
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(Error::ProductNotFound(id))
-    }
+    actions::products::delete(&state.db, id).await?;
+    state.read_model.forget_product(id);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use crate::domain::order::{Order, OrderLine, OrderStatus};
 use crate::domain::placing::PricedLine;
 use shop_api::{Money, PageQuery};
 use shop_db::query_span;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 use tracing::Instrument;
@@ -24,25 +24,13 @@ pub struct NewOrder<'a> {
     pub total: &'a Money,
 }
 
-/// What storing a new order did.
-#[derive(Debug)]
-pub enum Inserted {
-    /// The order was created.
-    Created(Order),
-    /// An order with this user's idempotency key exists already (a retry, or a concurrent
-    /// twin): this is it, and the fingerprint of the request that created it.
-    Existing(Order, String),
-}
-
-/// Stores the order, its lines and `announcement` (its `OrderPlaced` event, for the outbox)
-/// in one transaction. A concurrent request with the same idempotency key loses the race on
-/// the unique constraint and gets the winner's order.
+/// Stores the order and its lines, `pending`, in the caller's transaction. `None` when
+/// this user's idempotency key is taken: a concurrent twin won the race on the unique
+/// constraint, and the caller answers with its order.
 pub async fn insert_order(
-    pool: &PgPool,
-    new: NewOrder<'_>,
-    announcement: &shop_events::Envelope,
-) -> Result<Inserted, InsertError> {
-    let mut tx = pool.begin().await?;
+    conn: &mut PgConnection,
+    new: &NewOrder<'_>,
+) -> Result<Option<Order>, sqlx::Error> {
     let inserted = sqlx::query_scalar!(
         r#"INSERT INTO orders.orders
                (id, user_id, status, total_amount_minor, currency, idempotency_key, request_fingerprint)
@@ -56,16 +44,11 @@ pub async fn insert_order(
         new.idempotency_key,
         new.request_fingerprint,
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .instrument(query_span("INSERT", "orders"))
     .await?;
     if inserted.is_none() {
-        tx.rollback().await?;
-        let mut conn = pool.acquire().await?;
-        return find_by_idempotency_key(&mut conn, new.user_id, new.idempotency_key)
-            .await?
-            .map(|(order, fingerprint)| Inserted::Existing(order, fingerprint))
-            .ok_or(InsertError::Database(sqlx::Error::RowNotFound));
+        return Ok(None);
     }
     for (line_no, line) in new.lines.iter().enumerate() {
         sqlx::query!(
@@ -79,25 +62,11 @@ pub async fn insert_order(
             line.unit_price_minor,
             to_column(line.quantity)?,
         )
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .instrument(query_span("INSERT", "order_lines"))
         .await?;
     }
-    shop_events::outbox::enqueue(&mut tx, announcement).await?;
-    let order = get_order(&mut tx, new.id)
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?;
-    tx.commit().await?;
-    Ok(Inserted::Created(order))
-}
-
-/// Why an order could not be stored.
-#[derive(Debug, thiserror::Error)]
-pub enum InsertError {
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Outbox(#[from] shop_events::EventsError),
+    get_order(conn, new.id).await
 }
 
 /// The order this user placed with this idempotency key, and its request fingerprint.

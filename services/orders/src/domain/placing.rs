@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use shop_api::Money;
-use shop_server::{FieldError, Problem};
+use shop_server::FieldError;
 use std::collections::{HashMap, HashSet};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -32,7 +32,7 @@ pub struct OrderItem {
 
 impl PlaceOrder {
     /// Every problem with the request, each naming its field.
-    pub fn validate(&self) -> Result<(), Problem> {
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         if self.items.is_empty() {
             errors.push(field("items", "must contain at least one item"));
@@ -58,7 +58,7 @@ impl PlaceOrder {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(Problem::validation(errors))
+            Err(errors)
         }
     }
 
@@ -100,7 +100,7 @@ pub struct PricedLine {
 pub fn price(
     order: &PlaceOrder,
     catalog: &HashMap<Uuid, CatalogProduct>,
-) -> Result<(Vec<PricedLine>, Money), Problem> {
+) -> Result<(Vec<PricedLine>, Money), Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut lines = Vec::with_capacity(order.items.len());
     let mut currency: Option<&str> = None;
@@ -139,17 +139,16 @@ pub fn price(
         });
     }
     if !errors.is_empty() {
-        return Err(Problem::validation(errors));
+        return Err(errors);
     }
-    let currency = currency.unwrap_or("EUR");
+    let Some(currency) = currency else {
+        return Err(vec![field("items", "must contain at least one item")]);
+    };
     Ok((lines, Money::new(total, currency)))
 }
 
 fn field(name: &str, message: &str) -> FieldError {
-    FieldError {
-        field: name.to_owned(),
-        message: message.to_owned(),
-    }
+    FieldError::new(name, message)
 }
 
 #[cfg(test)]
@@ -180,8 +179,8 @@ mod tests {
         let order = PlaceOrder {
             items: vec![item(id, 0), item(id, 101)],
         };
-        let problem = order.validate().expect_err("invalid");
-        let fields: Vec<_> = problem.errors.iter().map(|e| e.field.as_str()).collect();
+        let errors = order.validate().expect_err("invalid");
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
             [
@@ -213,14 +212,14 @@ mod tests {
             items: vec![item(Uuid::new_v4(), 1)],
         };
         assert_eq!(
-            price(&unknown, &catalog).expect_err("unknown").errors[0].field,
+            price(&unknown, &catalog).expect_err("unknown")[0].field,
             "items[0].product_id"
         );
         let mixed = PlaceOrder {
             items: vec![item(a, 1), item(b, 1)],
         };
         assert_eq!(
-            price(&mixed, &catalog).expect_err("mixed").errors[0].field,
+            price(&mixed, &catalog).expect_err("mixed")[0].field,
             "items[1].product_id"
         );
     }

@@ -1,19 +1,22 @@
 //! `/v1/orders`: placing, reading and cancelling orders.
 
+//!
+//! Adapters only: each handler reads the request, calls its action (`crate::actions`) and
+//! writes the answer.
+
+use crate::actions::cancel;
+use crate::actions::place::{self, Placed};
 use crate::app::AppState;
-use crate::db::{self, Inserted, NewOrder};
-use crate::domain::order::{Order, OrderStatus};
-use crate::domain::placing::{self, CatalogProduct, PlaceOrder};
+use crate::db;
+use crate::domain::order::Order;
+use crate::domain::placing::PlaceOrder;
 use crate::error::OrdersError;
-use crate::events;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shop_api::{Page, PageQuery};
 use shop_auth::{Authenticated, Claims, Role};
-use shop_events::outbox;
-use shop_server::{Json, Path, Problem, Query};
-use std::collections::HashMap;
+use shop_server::{FieldError, Json, Path, Problem, Query};
 use uuid::Uuid;
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -45,65 +48,10 @@ pub async fn place_order(
     Json(request): Json<PlaceOrder>,
 ) -> Result<Response, OrdersError> {
     let key = idempotency_key(&headers)?;
-    request.validate()?;
-    let fingerprint = request.fingerprint();
-
-    // A retry: answer with what the first request created, without pricing it again.
-    let mut conn = state.db.acquire().await?;
-    if let Some((order, original)) =
-        db::find_by_idempotency_key(&mut conn, claims.sub, &key).await?
-    {
-        return replay(order, &original, &fingerprint);
+    match place::place(&state.db, &state.catalog, claims.sub, &key, &request).await? {
+        Placed::New(order) => Ok(accepted(order, false)),
+        Placed::Replayed(order) => Ok(accepted(order, true)),
     }
-    let products = current_prices(&state, &mut conn, &request).await?;
-    drop(conn);
-    let (lines, total) = placing::price(&request, &products)?;
-
-    let new = NewOrder {
-        id: Uuid::now_v7(),
-        user_id: claims.sub,
-        idempotency_key: &key,
-        request_fingerprint: &fingerprint,
-        lines: &lines,
-        total: &total,
-    };
-    let announcement = events::placed(&new);
-    match db::insert_order(&state.db, new, &announcement).await? {
-        Inserted::Existing(order, original) => replay(order, &original, &fingerprint),
-        Inserted::Created(order) => {
-            tracing::info!(order_id = %order.id, total = %order.total, "order placed");
-            Ok(accepted(order, false))
-        }
-    }
-}
-
-/// The price of every product in `request`: from the replica of catalog's events, and from
-/// catalog itself for products the replica has not heard of yet. While catalog is down,
-/// orders for known products are still taken.
-async fn current_prices(
-    state: &AppState,
-    conn: &mut sqlx::PgConnection,
-    request: &PlaceOrder,
-) -> Result<HashMap<Uuid, CatalogProduct>, OrdersError> {
-    let ids: Vec<Uuid> = request.items.iter().map(|item| item.product_id).collect();
-    let mut known: HashMap<Uuid, CatalogProduct> = db::replicated_products(conn, &ids)
-        .await?
-        .into_iter()
-        .map(|product| (product.product_id, product.into()))
-        .collect();
-    let unknown: Vec<Uuid> = ids
-        .into_iter()
-        .filter(|id| !known.contains_key(id))
-        .collect();
-    if !unknown.is_empty() {
-        let asked = state
-            .catalog
-            .products(&unknown)
-            .await
-            .map_err(OrdersError::CatalogUnavailable)?;
-        known.extend(asked);
-    }
-    Ok(known)
 }
 
 /// The caller's orders, newest first.
@@ -121,7 +69,7 @@ pub async fn list_orders(
     Query(page): Query<PageQuery>,
 ) -> Result<Json<Page<Order>>, OrdersError> {
     page.validate()
-        .map_err(|(field, message)| Problem::invalid_field(field, message))?;
+        .map_err(|(field, message)| OrdersError::Invalid(vec![FieldError::new(field, message)]))?;
     let mut conn = state.db.acquire().await?;
     let (orders, total) = db::list_orders(&mut conn, claims.sub, page).await?;
     Ok(Json(Page::new(orders, page, total)))
@@ -160,31 +108,7 @@ pub async fn cancel_order(
     Path(id): Path<Uuid>,
 ) -> Result<Json<Order>, OrdersError> {
     owned_order(&state, &claims, id).await?;
-    // Decide on the locked row: a confirmation arriving meanwhile waits for us, or we for it.
-    let mut tx = state.db.begin().await?;
-    let status = db::lock_status(&mut tx, id)
-        .await?
-        .ok_or(OrdersError::NotFound(id))?;
-    if !status.can_cancel() {
-        return Err(OrdersError::NotCancellable(status));
-    }
-    db::set_status(
-        &mut tx,
-        id,
-        OrderStatus::Cancelled,
-        Some("cancelled by the customer"),
-    )
-    .await?;
-    let order = db::get_order(&mut tx, id)
-        .await?
-        .ok_or(OrdersError::NotFound(id))?;
-    // Catalog returns the stock of a confirmed order, and makes sure a pending one's is
-    // never taken, when it reads this.
-    let announcement = events::cancelled(&order, status == OrderStatus::Confirmed);
-    outbox::enqueue(&mut tx, &announcement).await?;
-    tx.commit().await?;
-    tracing::info!(order_id = %id, was = %status, "order cancelled");
-    Ok(Json(order))
+    cancel::by_customer(&state.db, id).await.map(Json)
 }
 
 /// The order, if the caller may see it: its owner or an admin.
@@ -194,13 +118,6 @@ async fn owned_order(state: &AppState, claims: &Claims, id: Uuid) -> Result<Orde
         Some(order) if order.user_id == claims.sub || claims.role == Role::Admin => Ok(order),
         _ => Err(OrdersError::NotFound(id)),
     }
-}
-
-fn replay(order: Order, original: &str, fingerprint: &str) -> Result<Response, OrdersError> {
-    if original != fingerprint {
-        return Err(OrdersError::IdempotencyKeyReused);
-    }
-    Ok(accepted(order, true))
 }
 
 fn accepted(order: Order, replayed: bool) -> Response {
@@ -216,22 +133,22 @@ fn accepted(order: Order, replayed: bool) -> Response {
     response
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<String, Problem> {
+fn idempotency_key(headers: &HeaderMap) -> Result<String, OrdersError> {
     let raw = headers
         .get(IDEMPOTENCY_KEY)
         .map(|value| value.to_str())
         .transpose()
-        .map_err(|_| Problem::invalid_field("Idempotency-Key", "must be visible ASCII"))?
+        .map_err(|_| {
+            OrdersError::Invalid(vec![FieldError::new(
+                "Idempotency-Key",
+                "must be visible ASCII",
+            )])
+        })?
         .unwrap_or_default();
     // The length as sent, as the contract's `maxLength` counts it.
     let key = raw.trim();
     if key.is_empty() || raw.len() > 255 {
-        return Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "idempotency-key-required",
-            "Idempotency-Key required",
-        )
-        .with_detail("send an Idempotency-Key header of 1 to 255 characters, unique per order"));
+        return Err(OrdersError::IdempotencyKeyMissing);
     }
     Ok(key.to_owned())
 }

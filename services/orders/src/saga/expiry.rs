@@ -15,9 +15,9 @@
 //! or a rolling deploy by far.
 
 use super::BATCH;
-use crate::domain::order::OrderStatus;
-use crate::{db, events};
-use shop_events::{EventsError, outbox};
+use crate::actions::cancel;
+use crate::db;
+use crate::error::OrdersError;
 use sqlx::PgPool;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -40,7 +40,7 @@ pub fn spawn(
 
 /// One batch: cancels pending orders older than `timeout`, each announced in the same
 /// transaction. Returns how many.
-pub async fn cancel_overdue(pool: &PgPool, timeout: Duration) -> Result<usize, EventsError> {
+pub async fn cancel_overdue(pool: &PgPool, timeout: Duration) -> Result<usize, OrdersError> {
     let mut tx = pool.begin().await?;
     // Locked and skipped if locked: a settlement or another replica deciding on an order
     // meanwhile wins, and the next round sees what it decided.
@@ -50,13 +50,7 @@ pub async fn cancel_overdue(pool: &PgPool, timeout: Duration) -> Result<usize, E
         timeout.as_secs()
     );
     for id in &overdue {
-        db::set_status(&mut tx, *id, OrderStatus::Cancelled, Some(&reason)).await?;
-        let Some(order) = db::get_order(&mut tx, *id).await? else {
-            continue;
-        };
-        outbox::enqueue(&mut tx, &events::cancelled(&order, false)).await?;
-        metrics::counter!("orders_expired_total").increment(1);
-        tracing::warn!(order_id = %id, "pending order expired and cancelled");
+        cancel::expired(&mut tx, *id, &reason).await?;
     }
     tx.commit().await?;
     Ok(overdue.len())
