@@ -1,10 +1,11 @@
 //! `/v1/users`: registering, and reading an account.
 
+use crate::actions::register;
 use crate::app::AppState;
-use crate::domain::account::{Account, NewAccount};
-use crate::error::{Error, ResultExt};
+use crate::db;
+use crate::domain::account::Account;
+use crate::error::Error;
 use crate::routes::SignedIn;
-use crate::{db, events};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -83,17 +84,7 @@ pub async fn register(
     State(state): State<AppState>,
     Json(body): Json<Registration>,
 ) -> Result<impl IntoResponse, Error> {
-    let new = NewAccount::parse(&body.email, &body.name, body.password).map_err(Error::Invalid)?;
-    let hash = state.hasher.hash(new.password).await?;
-    // The account and its announcement commit together, or neither does.
-    let mut tx = state.db.begin().await?;
-    // The unique index decides, so two concurrent registrations cannot both succeed.
-    let account = db::accounts::insert(&mut tx, &new.email, &new.name, &hash)
-        .await
-        .on_constraint(db::accounts::EMAIL_KEY, || Error::EmailTaken)?;
-    let registered = events::user_registered(account.id, &account.email, &account.name);
-    shop_events::outbox::enqueue(&mut tx, &registered).await?;
-    tx.commit().await?;
+    let account = register::register(&state, &body.email, &body.name, body.password).await?;
     let location = format!("/v1/users/{}", account.id);
     Ok((
         StatusCode::CREATED,
