@@ -1,8 +1,8 @@
 //! The recommendations service's router and shared state.
 
+use crate::actions::recommend::Recommender;
 use crate::config::Config;
 use crate::events::{self, Signals};
-use crate::recommender::Recommender;
 use crate::{db, routes};
 use axum::Router;
 use axum::extract::FromRef;

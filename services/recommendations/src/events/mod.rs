@@ -8,8 +8,8 @@
 //! Every other event type is ignored. Each event's effects commit together with its mark
 //! in `processed_events` (see [`EventConsumer`]), so a redelivered event changes nothing.
 
-use crate::db;
-use crate::domain::{HalfLife, OrderLine};
+use crate::actions::learn;
+use crate::domain::HalfLife;
 use shop_events::event::stored_version;
 use shop_events::{Envelope, Event, Handler, HandlerError, topics};
 use sqlx::PgConnection;
@@ -35,28 +35,28 @@ impl Handler for Signals {
         envelope: &Envelope,
     ) -> Result<(), HandlerError> {
         // When it happened, not when it arrived: a late order is counted as of its time.
-        // A late product event cannot undo a newer one: products go by their version.
         let at = envelope.time;
         match &envelope.event {
             Event::OrderConfirmed(order) => {
-                let lines: Vec<OrderLine> = order
-                    .items
-                    .iter()
-                    .map(|item| OrderLine {
-                        product_id: item.product_id,
-                        quantity: item.quantity,
-                    })
-                    .collect();
-                db::record_purchase(conn, order.user_id, &lines, at, self.popularity_half_life)
-                    .await?;
+                learn::purchase(conn, order, at, self.popularity_half_life).await?;
             }
             Event::ProductUpserted(product) => {
-                let version = stored_version(product.version)?;
-                db::upsert_product(conn, product.product_id, version, at).await?;
+                learn::product_exists(
+                    conn,
+                    product.product_id,
+                    stored_version(product.version)?,
+                    at,
+                )
+                .await?;
             }
             Event::ProductDeleted(product) => {
-                let version = stored_version(product.version)?;
-                db::mark_product_deleted(conn, product.product_id, version, at).await?;
+                learn::product_deleted(
+                    conn,
+                    product.product_id,
+                    stored_version(product.version)?,
+                    at,
+                )
+                .await?;
             }
             // Placed, rejected or cancelled orders are not purchases; stock and users
             // teach nothing about what to recommend.

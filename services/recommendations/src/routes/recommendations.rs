@@ -1,8 +1,8 @@
 //! `GET /v1/recommendations`
 
+use crate::actions::recommend::Recommender;
 use crate::domain::{Limit, RecommendationRequest, Recommendations};
 use crate::error::Error;
-use crate::recommender::Recommender;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::HeaderValue;
