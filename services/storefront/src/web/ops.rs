@@ -14,7 +14,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::Redirect;
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+use shop_faults::Fault;
 use shop_http::{CallError, DependencyReport, ServiceClient};
 
 /// The storefront's own name on the panel: its faults are changed here, not over HTTP.
@@ -272,7 +273,7 @@ pub struct FaultForm {
 }
 
 impl FaultForm {
-    fn into_fault(self) -> Result<Value, PageError> {
+    fn into_fault(self) -> Result<Fault, PageError> {
         let number = |field: &str, text: &str| -> Result<Option<f64>, PageError> {
             let text = text.trim();
             if text.is_empty() {
@@ -282,17 +283,21 @@ impl FaultForm {
                 .map(Some)
                 .map_err(|_| PageError::BadForm(format!("{field} is not a number")))
         };
-        let mut fault = json!({ "route_pattern": self.route_pattern.trim() });
-        if let Some(latency) = number("latency_ms", &self.latency_ms)? {
-            fault["latency_ms"] = json!(latency.max(0.0).round() as u64);
-        }
-        if let Some(rate) = number("error_rate", &self.error_rate)? {
-            fault["error_rate"] = json!(rate);
-        }
-        if self.fail_readiness.is_some() {
-            fault["fail_readiness"] = json!(true);
-        }
-        Ok(fault)
+        let latency_ms = match number("latency_ms", &self.latency_ms)? {
+            Some(ms) if ms >= 0.0 && ms.fract() == 0.0 && ms <= u64::MAX as f64 => Some(ms as u64),
+            Some(_) => {
+                return Err(PageError::BadForm(
+                    "latency_ms must be a whole number of milliseconds".to_owned(),
+                ));
+            }
+            None => None,
+        };
+        Ok(Fault {
+            route_pattern: self.route_pattern.trim().to_owned(),
+            latency_ms,
+            error_rate: number("error_rate", &self.error_rate)?,
+            fail_readiness: self.fail_readiness.is_some().then_some(true),
+        })
     }
 }
 
@@ -327,17 +332,14 @@ pub async fn inject(
 }
 
 /// Injects `fault` into the storefront itself.
-fn inject_own(state: &AppState, fault: Value) -> Result<Redirect, PageError> {
+fn inject_own(state: &AppState, fault: Fault) -> Result<Redirect, PageError> {
     if !state.faults.enabled() {
         return Err(PageError::NotFound);
     }
-    let refused =
-        |reason: String| PageError::BadForm(format!("{SELF} refused the fault: {reason}"));
-    let fault = serde_json::from_value(fault).map_err(|error| refused(error.to_string()))?;
     state
         .faults
         .add(fault)
-        .map_err(|problem| refused(problem.to_string()))?;
+        .map_err(|problem| PageError::BadForm(format!("{SELF} refused the fault: {problem}")))?;
     Ok(Redirect::to("/ops#faults"))
 }
 
