@@ -1,17 +1,21 @@
 //! A retry budget: retries may add at most a fraction of the requests, plus a small floor,
 //! so that when a dependency is down for everyone, retries cannot multiply the load on it.
+//!
+//! The counting is tower's `TpsBudget` (Finagle's design): each request deposits, each
+//! retry withdraws, over a window that slides in tenths, so no instant resets every count
+//! at once and lets a burst of retries through.
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tower::retry::budget::{Budget, TpsBudget};
 
 /// How many retries a budget allows.
 #[derive(Debug, Clone, Copy)]
 pub struct BudgetSettings {
-    /// Retries allowed per first attempt (0.1: one retry per ten requests).
-    pub ratio: f64,
-    /// Retries allowed in every window whatever the traffic, so a quiet service can retry.
-    pub floor: u32,
-    /// The counts start again after this long.
+    /// Retries allowed per request (0.1: one retry per ten requests).
+    pub ratio: f32,
+    /// Retries allowed per second whatever the traffic, so a quiet service can retry.
+    pub min_per_sec: u32,
+    /// How long a request counts: 1 to 60 s (tower's bounds; other values are clamped).
     pub window: Duration,
 }
 
@@ -19,73 +23,40 @@ impl Default for BudgetSettings {
     fn default() -> Self {
         Self {
             ratio: 0.1,
-            floor: 3,
+            min_per_sec: 1,
             window: Duration::from_secs(10),
         }
     }
 }
 
-#[derive(Debug)]
-struct Counts {
-    started: Instant,
-    requests: u64,
-    retries: u64,
-}
-
-/// Counts requests and retries in a fixed window; see [`BudgetSettings`].
+/// Counts requests and retries over a sliding window; see [`BudgetSettings`].
 #[derive(Debug)]
 pub struct RetryBudget {
-    settings: BudgetSettings,
-    counts: Mutex<Counts>,
+    budget: TpsBudget,
 }
 
 impl RetryBudget {
     pub fn new(settings: BudgetSettings) -> Self {
+        let BudgetSettings {
+            ratio,
+            min_per_sec,
+            window,
+        } = settings;
+        // `TpsBudget::new` asserts its bounds; the settings are the code's, not a user's.
+        let window = window.clamp(Duration::from_secs(1), Duration::from_secs(60));
         Self {
-            settings,
-            counts: Mutex::new(Counts {
-                started: Instant::now(),
-                requests: 0,
-                retries: 0,
-            }),
+            budget: TpsBudget::new(window, min_per_sec, ratio.clamp(0.0, 1000.0)),
         }
     }
 
     /// Counts a first attempt.
     pub fn deposit(&self) {
-        self.with_counts(|counts| counts.requests += 1);
+        self.budget.deposit();
     }
 
     /// Takes one retry from the budget, if it has one left.
     pub fn withdraw(&self) -> bool {
-        let BudgetSettings { ratio, floor, .. } = self.settings;
-        self.with_counts(|counts| {
-            // Whole retries only: 9 requests at 10 % earn none beyond the floor.
-            let earned = (counts.requests as f64 * ratio).floor() as u64;
-            let allowed = u64::from(floor) + earned;
-            let granted = counts.retries < allowed;
-            if granted {
-                counts.retries += 1;
-            }
-            granted
-        })
-    }
-
-    fn with_counts<T>(&self, f: impl FnOnce(&mut Counts) -> T) -> T {
-        // A poisoned lock only means another thread panicked mid-count: the counts are
-        // still usable numbers.
-        let mut counts = self
-            .counts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if counts.started.elapsed() >= self.settings.window {
-            *counts = Counts {
-                started: Instant::now(),
-                requests: 0,
-                retries: 0,
-            };
-        }
-        f(&mut counts)
+        self.budget.withdraw()
     }
 }
 
@@ -100,19 +71,20 @@ mod tests {
             budget.deposit();
         }
         let granted = (0..100).filter(|_| budget.withdraw()).count();
-        assert_eq!(granted, 3 + 10);
+        // The floor over the window (1 per second for 10 s) plus 10 % of 100 requests.
+        assert_eq!(granted, 10 + 10);
     }
 
     #[test]
-    fn starts_again_after_the_window() {
+    fn without_a_ratio_or_a_floor_nothing_is_retried() {
         let budget = RetryBudget::new(BudgetSettings {
             ratio: 0.0,
-            floor: 1,
-            window: Duration::from_millis(30),
+            min_per_sec: 0,
+            window: Duration::from_secs(60),
         });
-        assert!(budget.withdraw());
+        for _ in 0..100 {
+            budget.deposit();
+        }
         assert!(!budget.withdraw());
-        std::thread::sleep(Duration::from_millis(40));
-        assert!(budget.withdraw());
     }
 }

@@ -71,7 +71,7 @@ fn without_retries(timeout: Duration) -> ClientSettings {
     let mut settings = ClientSettings::new(timeout);
     settings.retry_budget = BudgetSettings {
         ratio: 0.0,
-        floor: 0,
+        min_per_sec: 0,
         window: Duration::from_secs(60),
     };
     settings
@@ -229,9 +229,9 @@ async fn the_retry_budget_caps_retries_during_a_total_outage() {
     }
     let report = client.report();
     assert_eq!(report.calls, 100);
-    // The floor (3) plus 10 % of the requests.
-    assert!(report.retries <= 3 + 10, "{} retries", report.retries);
-    assert!(report.retries >= 3, "the floor is usable");
+    // The floor (1 per second over the 10-s window) plus 10 % of the requests.
+    assert!(report.retries <= 10 + 10, "{} retries", report.retries);
+    assert!(report.retries >= 10, "the floor is usable");
 }
 
 #[tokio::test]
