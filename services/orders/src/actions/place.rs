@@ -63,7 +63,7 @@ pub async fn place(
             .ok_or(OrdersError::Database(sqlx::Error::RowNotFound))?;
         return replay(order, &original, &fingerprint);
     };
-    outbox::enqueue(&mut tx, &events::placed(&new)).await?;
+    outbox::enqueue(&mut tx, &events::placed(&order)).await?;
     tx.commit().await?;
     tracing::info!(order_id = %order.id, total = %order.total, "order placed");
     Ok(Placed::New(order))

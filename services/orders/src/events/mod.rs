@@ -12,7 +12,6 @@ mod catalog;
 
 pub use catalog::CatalogEvents;
 
-use crate::db::NewOrder;
 use crate::domain::order::Order;
 use shop_events::Envelope;
 use shop_events::event::{Item, OrderCancelled, OrderConfirmed, OrderPlaced, PricedItem};
@@ -20,29 +19,9 @@ use shop_events::event::{Item, OrderCancelled, OrderConfirmed, OrderPlaced, Pric
 /// The name orders signs its events with.
 pub const SOURCE: &str = "orders";
 
-/// Announces an order about to be stored (in the same transaction).
-pub fn placed(order: &NewOrder<'_>) -> Envelope {
-    Envelope::new(
-        SOURCE,
-        OrderPlaced {
-            order_id: order.id,
-            user_id: order.user_id,
-            items: order
-                .lines
-                .iter()
-                .map(|line| PricedItem {
-                    product_id: line.product_id,
-                    quantity: line.quantity,
-                    unit_price_minor: line.unit_price_minor,
-                })
-                .collect(),
-            total: order.total.clone().into(),
-        },
-    )
-}
-
-/// Announces a stored, still pending order again: the reconciler asks catalog once more.
-pub fn placed_again(order: &Order) -> Envelope {
+/// Announces a stored order, pending (in the transaction that stores it), or again when
+/// catalog's answer has not come (the reconciler asks once more).
+pub fn placed(order: &Order) -> Envelope {
     Envelope::new(
         SOURCE,
         OrderPlaced {

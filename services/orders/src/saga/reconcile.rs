@@ -55,7 +55,7 @@ pub async fn ask_again(pool: &PgPool, after: Duration) -> Result<usize, EventsEr
             continue;
         };
         let reminder = match status {
-            OrderStatus::Pending => events::placed_again(&order),
+            OrderStatus::Pending => events::placed(&order),
             OrderStatus::Cancelled => events::cancelled(&order, *was_confirmed),
             // Not selected: only these two wait for an answer.
             OrderStatus::Confirmed | OrderStatus::Rejected => continue,

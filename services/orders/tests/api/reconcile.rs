@@ -90,132 +90,111 @@ async fn reminders(pool: &PgPool, order_id: &str) -> (i32, bool) {
     .expect("the order")
 }
 
-/// The requests are lost: catalog is stopped while an order is placed and another is
-/// cancelled, and the broker loses both events before catalog is back. Catalog never hears
-/// of either; orders asks again, and the order is confirmed, the cancelled one's stock
-/// returned.
-#[tokio::test]
-async fn requests_lost_with_the_broker_are_made_again() {
-    let (mut app, mut broker) = spawn_with_a_broker_of_its_own().await;
-    let pool = PgPool::connect(&app.db.admin_url()).await.unwrap();
-    let customer = app.customer();
-    let products = app.products().await;
-    let (mug, lamp) = (&products[0], &products[1]);
-    let stock = |product: &Value| product["stock"].as_i64().unwrap();
-    let id = |order: &Value| order["id"].as_str().unwrap().to_owned();
+/// Two requests of orders that catalog has not read: a new order (`placed`, 2 mugs) and
+/// the cancellation of a confirmed one (`cancelled`, 1 lamp), made while catalog is
+/// stopped; and what the stock was before either.
+struct Unread {
+    app: TestApp,
+    broker: PrivateBroker,
+    pool: PgPool,
+    token: String,
+    placed: String,
+    cancelled: String,
+    mug: (String, i64),
+    lamp: (String, i64),
+}
 
-    let to_cancel: Value = app
-        .place(&customer.token, &new_key(), &one_of(&lamp["id"], 1))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let to_cancel = id(&to_cancel);
-    let confirmed = app.settled(&customer.token, &to_cancel).await;
-    assert_eq!(confirmed["status"], "confirmed", "{confirmed}");
+impl Unread {
+    async fn make() -> Self {
+        let (mut app, broker) = spawn_with_a_broker_of_its_own().await;
+        let pool = PgPool::connect(&app.db.admin_url()).await.unwrap();
+        let token = app.customer().token;
+        let products = app.products().await;
+        let stock = |product: &Value| {
+            let id = product["id"].as_str().unwrap().to_owned();
+            (id, product["stock"].as_i64().unwrap())
+        };
+        let (mug, lamp) = (stock(&products[0]), stock(&products[1]));
+        let place = async |app: &TestApp, product: &str, quantity: u32| -> String {
+            let order: Value = app
+                .place(&token, &new_key(), &one_of(&Value::from(product), quantity))
+                .await
+                .json()
+                .await
+                .unwrap();
+            order["id"].as_str().unwrap().to_owned()
+        };
 
-    knows_the_price(&pool, mug).await;
-    app.catalog.stop().await;
-    let placed: Value = app
-        .place(&customer.token, &new_key(), &one_of(&mug["id"], 2))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let placed = id(&placed);
-    assert_eq!(app.cancel(&customer.token, &to_cancel).await.status(), 200);
-    wait_until_published(&pool, "orders", "OrderPlaced", &placed).await;
-    wait_until_published(&pool, "orders", "OrderCancelled", &to_cancel).await;
-    broker.restart().await.expect("a new, empty broker");
-    app.restart_catalog().await;
+        let cancelled = place(&app, &lamp.0, 1).await;
+        let confirmed = app.settled(&token, &cancelled).await;
+        assert_eq!(confirmed["status"], "confirmed", "{confirmed}");
+        knows_the_price(&pool, &products[0]).await;
+        app.catalog.stop().await;
+        let placed = place(&app, &mug.0, 2).await;
+        assert_eq!(app.cancel(&token, &cancelled).await.status(), 200);
+        wait_until_published(&pool, "orders", "OrderPlaced", &placed).await;
+        wait_until_published(&pool, "orders", "OrderCancelled", &cancelled).await;
+        Self {
+            app,
+            broker,
+            pool,
+            token,
+            placed,
+            cancelled,
+            mug,
+            lamp,
+        }
+    }
 
-    let order = app.settled_within(PATIENCE, &customer.token, &placed).await;
-    assert_eq!(order["status"], "confirmed", "asked again: {order}");
-    eventually(PATIENCE, "the cancelled order's stock released", || {
-        let pool = pool.clone();
-        let to_cancel = to_cancel.clone();
-        async move { reminders(&pool, &to_cancel).await.1 }
-    })
-    .await;
-    assert_eq!(
-        reservation(&pool, &to_cancel).await.as_deref(),
-        Some("released")
-    );
-    assert_eq!(
-        app.stock_of(mug["id"].as_str().unwrap()).await,
-        stock(mug) - 2
-    );
-    assert_eq!(
-        app.stock_of(lamp["id"].as_str().unwrap()).await,
-        stock(lamp)
-    );
-    for order in [&placed, &to_cancel] {
-        let (asked_again, _) = reminders(&pool, order).await;
-        assert!(asked_again >= 1, "{order}: asked again {asked_again} times");
+    /// The two services agree again: the order confirmed with 2 mugs taken once, the
+    /// cancelled order's lamp back once and its release recorded, each asked about again.
+    async fn assert_agreed(&self) {
+        let order = self
+            .app
+            .settled_within(PATIENCE, &self.token, &self.placed)
+            .await;
+        assert_eq!(order["status"], "confirmed", "{order}");
+        eventually(
+            PATIENCE,
+            "the cancelled order's release recorded",
+            || async { reminders(&self.pool, &self.cancelled).await.1 },
+        )
+        .await;
+        assert_eq!(
+            reservation(&self.pool, &self.cancelled).await.as_deref(),
+            Some("released")
+        );
+        assert_eq!(self.app.stock_of(&self.mug.0).await, self.mug.1 - 2);
+        assert_eq!(self.app.stock_of(&self.lamp.0).await, self.lamp.1);
+        for order in [&self.placed, &self.cancelled] {
+            let (asked_again, _) = reminders(&self.pool, order).await;
+            assert!(asked_again >= 1, "{order}: asked again {asked_again} times");
+        }
     }
 }
 
-/// The answers are lost: orders is stopped while catalog decides an order and releases a
-/// cancelled one, and the broker loses both answers before orders is back. Orders asks
+/// The requests are lost: the broker loses both before catalog is back. Catalog never
+/// hears of either; orders asks again, the order is confirmed, the lamp comes back.
+#[tokio::test]
+async fn requests_lost_with_the_broker_are_made_again() {
+    let mut unread = Unread::make().await;
+    unread.broker.restart().await.expect("a new, empty broker");
+    unread.app.restart_catalog().await;
+    unread.assert_agreed().await;
+}
+
+/// The answers are lost: orders is stopped while catalog decides the order and releases
+/// the cancelled one, and the broker loses both answers before orders is back. Orders asks
 /// again; catalog answers from its records, taking and returning nothing more.
 #[tokio::test]
 async fn answers_lost_with_the_broker_are_given_again() {
-    let (mut app, mut broker) = spawn_with_a_broker_of_its_own().await;
-    let pool = PgPool::connect(&app.db.admin_url()).await.unwrap();
-    let customer = app.customer();
-    let products = app.products().await;
-    let (mug, lamp) = (&products[0], &products[1]);
-    let stock = |product: &Value| product["stock"].as_i64().unwrap();
-    let id = |order: &Value| order["id"].as_str().unwrap().to_owned();
-
-    let to_cancel: Value = app
-        .place(&customer.token, &new_key(), &one_of(&lamp["id"], 1))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let to_cancel = id(&to_cancel);
-    let confirmed = app.settled(&customer.token, &to_cancel).await;
-    assert_eq!(confirmed["status"], "confirmed", "{confirmed}");
-
-    // Catalog is away while orders asks; orders is away while catalog answers.
-    knows_the_price(&pool, mug).await;
-    app.catalog.stop().await;
-    let placed: Value = app
-        .place(&customer.token, &new_key(), &one_of(&mug["id"], 2))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let placed = id(&placed);
-    assert_eq!(app.cancel(&customer.token, &to_cancel).await.status(), 200);
-    wait_until_published(&pool, "orders", "OrderPlaced", &placed).await;
-    wait_until_published(&pool, "orders", "OrderCancelled", &to_cancel).await;
-    app.service.stop().await;
-    app.restart_catalog().await;
-    wait_until_published(&pool, "catalog", "StockReserved", &placed).await;
-    wait_until_published(&pool, "catalog", "StockReleased", &to_cancel).await;
-    broker.restart().await.expect("a new, empty broker");
-    app.restart_orders().await;
-
-    let order = app.settled_within(PATIENCE, &customer.token, &placed).await;
-    assert_eq!(order["status"], "confirmed", "answered again: {order}");
-    eventually(PATIENCE, "catalog's release recorded", || {
-        let pool = pool.clone();
-        let to_cancel = to_cancel.clone();
-        async move { reminders(&pool, &to_cancel).await.1 }
-    })
-    .await;
-    assert_eq!(
-        app.stock_of(mug["id"].as_str().unwrap()).await,
-        stock(mug) - 2
-    );
-    assert_eq!(
-        app.stock_of(lamp["id"].as_str().unwrap()).await,
-        stock(lamp)
-    );
-    for order in [&placed, &to_cancel] {
-        let (asked_again, _) = reminders(&pool, order).await;
-        assert!(asked_again >= 1, "{order}: asked again {asked_again} times");
-    }
+    let mut unread = Unread::make().await;
+    unread.app.service.stop().await;
+    unread.app.restart_catalog().await;
+    let pool = &unread.pool;
+    wait_until_published(pool, "catalog", "StockReserved", &unread.placed).await;
+    wait_until_published(pool, "catalog", "StockReleased", &unread.cancelled).await;
+    unread.broker.restart().await.expect("a new, empty broker");
+    unread.app.restart_orders().await;
+    unread.assert_agreed().await;
 }

@@ -87,17 +87,19 @@ async fn a_purchase_in_a_rolled_back_transaction_leaves_nothing() {
     assert!(popular.await.unwrap().is_empty());
 }
 
+/// Whether the static list may show `product`: known and not deleted.
+async fn is_recommendable(pool: &PgPool, product: Uuid) -> bool {
+    db::static_list(pool, &[product], None, Limit::default())
+        .await
+        .expect("the static list")
+        == [product]
+}
+
 #[tokio::test]
 async fn product_events_apply_in_the_order_they_happened() {
     let (_db, pool) = migrated_database().await;
     let product = products(1)[0];
-    let listed = [product];
-    let visible = || async {
-        db::static_list(&pool, &listed, None, Limit::default())
-            .await
-            .unwrap()
-            == listed
-    };
+    let visible = || is_recommendable(&pool, product);
     let hour = Duration::HOUR;
 
     db::upsert_product(&pool, product, 0, T0).await.unwrap();
@@ -133,13 +135,7 @@ async fn product_events_apply_in_the_order_they_happened() {
 async fn product_versions_outrank_event_times() {
     let (_db, pool) = migrated_database().await;
     let product = products(1)[0];
-    let listed = [product];
-    let visible = || async {
-        db::static_list(&pool, &listed, None, Limit::default())
-            .await
-            .unwrap()
-            == listed
-    };
+    let visible = || is_recommendable(&pool, product);
     let hour = Duration::HOUR;
 
     db::upsert_product(&pool, product, 2, T0 + hour * 2)
