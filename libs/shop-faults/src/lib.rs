@@ -27,9 +27,10 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shop_auth::{AdminOnly, Verifier};
 use shop_config::{ConfigError, Env};
-use shop_server::{Json, Problem, Readiness, Validation};
+use shop_server::{Json, Problem, Readiness, ServiceBuilder, Validation};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+use utoipa_axum::router::OpenApiRouter;
 
 /// The longest latency a fault may add: longer is a hung service, which `cargo xtask chaos
 /// stop` shows better.
@@ -109,6 +110,21 @@ impl Faults {
             enabled: config.enabled,
             active: Arc::default(),
         }
+    }
+
+    /// How every service takes faults: `api` behind the injector, `/ops/faults` for admins
+    /// (checked by `verifier`), and `readiness` with the check an injected fault can fail.
+    pub fn install(
+        &self,
+        service: ServiceBuilder,
+        api: OpenApiRouter,
+        readiness: Readiness,
+        verifier: Verifier,
+    ) -> ServiceBuilder {
+        service
+            .api(api.layer(axum::middleware::from_fn_with_state(self.clone(), inject)))
+            .pages(self.router(verifier))
+            .readiness(self.readiness(readiness))
     }
 
     /// `/ops/faults`, guarded by `verifier` (admins only); no routes at all when disabled.

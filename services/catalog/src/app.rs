@@ -4,7 +4,6 @@ use crate::config::Config;
 use crate::read_model::ReadModel;
 use crate::{db, events, routes};
 use axum::extract::FromRef;
-use axum::middleware::from_fn_with_state;
 use shop_auth::Verifier;
 use shop_events::{Backbone, topics};
 use shop_faults::Faults;
@@ -64,34 +63,25 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     }
     let read_model = ReadModel::new();
     let listening = read_model.clone();
-    let faults = Faults::new(config.faults);
-    let readiness = faults.readiness(
-        Readiness::default()
-            .with_check("database", shop_db::readiness_check(pool.clone()))
-            .with_noncritical_check("broker", backbone.readiness_check()?)
-            .with_noncritical_check("read_model", move || {
-                let live = listening.is_live();
-                async move {
-                    live.then_some(())
-                        .ok_or_else(|| "not listening: reads go to the database".to_owned())
-                }
-            }),
-    );
+    let readiness = Readiness::default()
+        .with_check("database", shop_db::readiness_check(pool.clone()))
+        .with_noncritical_check("broker", backbone.readiness_check()?)
+        .with_noncritical_check("read_model", move || {
+            let live = listening.is_live();
+            async move {
+                live.then_some(())
+                    .ok_or_else(|| "not listening: reads go to the database".to_owned())
+            }
+        });
+    let verifier = config.auth.verifier();
     let state = AppState {
         db: pool.clone(),
-        verifier: config.auth.verifier(),
+        verifier: verifier.clone(),
         read_model: read_model.clone(),
     };
-    let ops = faults.router(state.verifier.clone());
-    let app = ServiceBuilder::new(SERVICE)
-        .settings(config.server.http)
-        .api(
-            api()
-                .with_state(state)
-                .layer(from_fn_with_state(faults, shop_faults::inject)),
-        )
-        .pages(ops)
-        .readiness(readiness)
+    let service = ServiceBuilder::new(SERVICE).settings(config.server.http);
+    let app = Faults::new(config.faults)
+        .install(service, api().with_state(state), readiness, verifier)
         .bind(config.server.listen_addr)
         .await?;
     let mut background = Background::default();

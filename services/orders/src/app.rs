@@ -5,7 +5,6 @@ use crate::config::Config;
 use crate::events::CatalogEvents;
 use crate::{db, routes, saga};
 use axum::extract::FromRef;
-use axum::middleware::from_fn_with_state;
 use shop_auth::Verifier;
 use shop_events::{Backbone, topics};
 use shop_faults::Faults;
@@ -53,12 +52,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .await?
         .publishing()?
         .consuming(&[topics::CATALOG], CatalogEvents)?;
-    let faults = Faults::new(config.faults);
-    let readiness = faults.readiness(
-        Readiness::default()
-            .with_check("database", shop_db::readiness_check(pool.clone()))
-            .with_noncritical_check("broker", backbone.readiness_check()?),
-    );
+    let readiness = Readiness::default()
+        .with_check("database", shop_db::readiness_check(pool.clone()))
+        .with_noncritical_check("broker", backbone.readiness_check()?);
     let mut background = Background::default();
     background.tasks = backbone.start(&background.shutdown);
     background.tasks.push(saga::reconcile::spawn(
@@ -71,21 +67,15 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         config.pending_timeout,
         background.shutdown.clone(),
     ));
+    let verifier = config.auth.verifier();
     let state = AppState {
         db: pool,
         catalog: Catalog::new(&config.catalog_url, config.catalog_timeout),
-        verifier: config.auth.verifier(),
+        verifier: verifier.clone(),
     };
-    let ops = faults.router(state.verifier.clone());
-    let app = ServiceBuilder::new(SERVICE)
-        .settings(config.server.http)
-        .api(
-            api()
-                .with_state(state)
-                .layer(from_fn_with_state(faults, shop_faults::inject)),
-        )
-        .pages(ops)
-        .readiness(readiness)
+    let service = ServiceBuilder::new(SERVICE).settings(config.server.http);
+    let app = Faults::new(config.faults)
+        .install(service, api().with_state(state), readiness, verifier)
         .bind(config.server.listen_addr)
         .await?
         .with_background(background);

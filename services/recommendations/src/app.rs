@@ -6,7 +6,6 @@ use crate::events::{self, Signals};
 use crate::{db, routes};
 use axum::Router;
 use axum::extract::FromRef;
-use axum::middleware::from_fn_with_state;
 use shop_auth::Verifier;
 use shop_events::Backbone;
 use shop_faults::Faults;
@@ -74,19 +73,11 @@ pub fn function_router(config: &Config) -> anyhow::Result<Router> {
 /// The service's HTTP surface, whichever way it is served: its API, the ops routes and
 /// the standard endpoints and middleware of `shop_server`.
 fn service(config: &Config, pool: PgPool, readiness: Readiness) -> ServiceBuilder {
-    let faults = Faults::new(config.faults);
+    let verifier = config.auth.verifier();
     let state = AppState {
         recommender: Recommender::new(pool, config.tiers.clone()),
-        verifier: config.auth.verifier(),
+        verifier: verifier.clone(),
     };
-    let ops = faults.router(state.verifier.clone());
-    ServiceBuilder::new(SERVICE)
-        .settings(config.server.http.clone())
-        .readiness(faults.readiness(readiness))
-        .api(
-            api()
-                .with_state(state)
-                .layer(from_fn_with_state(faults, shop_faults::inject)),
-        )
-        .pages(ops)
+    let service = ServiceBuilder::new(SERVICE).settings(config.server.http.clone());
+    Faults::new(config.faults).install(service, api().with_state(state), readiness, verifier)
 }

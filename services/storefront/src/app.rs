@@ -87,14 +87,19 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub async fn build(config: Config) -> anyhow::Result<Application> {
     let state = AppState::new(&config)?;
     let faults = state.faults.clone();
-    let inject = || from_fn_with_state(faults.clone(), shop_faults::inject);
-    let app = ServiceBuilder::new(SERVICE)
+    let pages =
+        web::router(state.clone()).layer(from_fn_with_state(faults.clone(), shop_faults::inject));
+    let service = ServiceBuilder::new(SERVICE)
         .settings(config.server.http)
-        .api(api().with_state(state.clone()).layer(inject()))
-        .pages(web::router(state.clone()).layer(inject()))
-        .fallback(web::not_found(state))
-        .pages(faults.router(config.auth.verifier()))
-        .readiness(faults.readiness(Readiness::default()))
+        .pages(pages)
+        .fallback(web::not_found(state.clone()));
+    let app = faults
+        .install(
+            service,
+            api().with_state(state),
+            Readiness::default(),
+            config.auth.verifier(),
+        )
         .bind(config.server.listen_addr)
         .await?;
     Ok(app)

@@ -7,7 +7,6 @@ use crate::tokens::TokenIssuer;
 use crate::{bootstrap, db, routes};
 use anyhow::Context as _;
 use axum::extract::FromRef;
-use axum::middleware::from_fn_with_state;
 use shop_auth::Verifier;
 use shop_events::Backbone;
 use shop_faults::Faults;
@@ -60,12 +59,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     )
     .context("cannot start the password hashing threads")?;
     bootstrap::ensure_admin(&pool, &hasher, &config.admin).await?;
-    let faults = Faults::new(config.faults);
-    let readiness = faults.readiness(
-        Readiness::default()
-            .with_check("database", shop_db::readiness_check(pool.clone()))
-            .with_noncritical_check("broker", backbone.readiness_check()?),
-    );
+    let readiness = Readiness::default()
+        .with_check("database", shop_db::readiness_check(pool.clone()))
+        .with_noncritical_check("broker", backbone.readiness_check()?);
     let state = AppState {
         db: pool.clone(),
         verifier: tokens.verifier(),
@@ -73,16 +69,10 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         hasher,
         sign_in_limits: config.sign_in_limits,
     };
-    let ops = faults.router(state.verifier.clone());
-    let app = ServiceBuilder::new(SERVICE)
-        .settings(config.server.http)
-        .api(
-            api()
-                .with_state(state)
-                .layer(from_fn_with_state(faults, shop_faults::inject)),
-        )
-        .pages(ops)
-        .readiness(readiness)
+    let verifier = state.verifier.clone();
+    let service = ServiceBuilder::new(SERVICE).settings(config.server.http);
+    let app = Faults::new(config.faults)
+        .install(service, api().with_state(state), readiness, verifier)
         .bind(config.server.listen_addr)
         .await?;
     let mut background = Background::default();
