@@ -65,8 +65,9 @@ async fn deleted_products_disappear_and_come_back_when_upserted_again() {
     assert_eq!(popular.source(), "popular");
     assert_eq!(popular.products(), [viewed, kept], "from every tier");
 
-    // The catalog may create a product again: the later event wins.
-    app.publish(&product_upserted(deleted)).await;
+    // The catalog may create a product again (the seed puts back a deleted demo product,
+    // with the same id): its new version is above the deletion's.
+    app.publish(&product_upserted_at(deleted, 3)).await;
     eventually("the product is back", async || {
         app.recommend(&bought_with_viewed).await.products() == [kept, deleted]
     })
@@ -227,6 +228,10 @@ fn order_confirmed(user_id: Uuid, products: &[Uuid]) -> Envelope {
 }
 
 fn product_upserted(product_id: Uuid) -> Envelope {
+    product_upserted_at(product_id, 1)
+}
+
+fn product_upserted_at(product_id: Uuid, version: u64) -> Envelope {
     Envelope::new(
         "catalog",
         ProductUpserted {
@@ -236,7 +241,7 @@ fn product_upserted(product_id: Uuid) -> Envelope {
             category_slug: "kitchen".into(),
             price: eur(1299),
             stock: 10,
-            version: 1,
+            version,
         },
     )
 }
