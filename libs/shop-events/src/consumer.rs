@@ -4,93 +4,21 @@
 use crate::assignment::Assignment;
 use crate::backoff::{Backoff, sleep_unless_cancelled};
 use crate::envelope::EnvelopeHead;
+use crate::handler::{ConsumerSettings, Handler, HandlerError};
 use crate::headers::{self, HeaderExtractor};
+use crate::kafka_consumer::{ConsumerStats, subscribed_consumer};
 use crate::stall::StallWatch;
 use crate::{DetachedConsumer, Envelope, Event, EventsError, KafkaConfig, kafka, topics};
 use futures::FutureExt;
-use rdkafka::ClientContext;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::FutureRecord;
-use rdkafka::statistics::Statistics;
-use sqlx::{PgConnection, PgPool};
-use std::future::Future;
+use sqlx::PgPool;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-
-/// What a service does with the events it consumes.
-///
-/// `handle` runs inside the transaction that also records the event as processed: make
-/// every change through `conn`, and the event's effects and its "processed" mark commit
-/// together or not at all. Ignore the event types you do not care about (`_ => Ok(())`).
-pub trait Handler: Send + Sync + 'static {
-    fn handle(
-        &self,
-        conn: &mut PgConnection,
-        envelope: &Envelope,
-    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
-}
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Why a handler could not process an event.
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    /// Might work on a later try (a lock timeout, a lost connection): retried with backoff
-    /// up to [`ConsumerSettings::max_retries`] times, then dead-lettered.
-    #[error("{0}")]
-    Transient(BoxError),
-    /// Will never work (the event contradicts what the service knows): dead-lettered at once.
-    #[error("{0}")]
-    Permanent(BoxError),
-}
-
-impl HandlerError {
-    pub fn transient(error: impl Into<BoxError>) -> Self {
-        Self::Transient(error.into())
-    }
-
-    pub fn permanent(error: impl Into<BoxError>) -> Self {
-        Self::Permanent(error.into())
-    }
-}
-
-/// Database errors are worth a retry: `?` on a query in a handler gives a transient error.
-impl From<sqlx::Error> for HandlerError {
-    fn from(error: sqlx::Error) -> Self {
-        Self::transient(error)
-    }
-}
-
-/// How a consumer retries. The defaults suit the shop.
-#[derive(Debug, Clone)]
-pub struct ConsumerSettings {
-    /// Retries of a failing handler before its message is dead-lettered.
-    pub max_retries: u32,
-    /// The first pause between retries; it doubles each time.
-    pub retry_backoff: Duration,
-    /// The longest pause while the database or the dead-letter topic is unreachable.
-    pub max_backoff: Duration,
-    /// Processed event ids are forgotten after this long. Keep it longer than any
-    /// redelivery can come late: the topics' retention (Kafka's default is 7 days).
-    pub keep_processed: Duration,
-}
-
-impl Default for ConsumerSettings {
-    fn default() -> Self {
-        Self {
-            max_retries: 3,
-            retry_backoff: Duration::from_millis(200),
-            max_backoff: Duration::from_secs(10),
-            keep_processed: Duration::from_secs(14 * 24 * 60 * 60),
-        }
-    }
-}
 
 /// Consumes topics as one consumer group, handing each event to a [`Handler`] exactly once.
 ///
@@ -152,6 +80,11 @@ impl Outcome {
         }
     }
 }
+
+/// Shutdown came before the work was done: the message keeps its offset uncommitted and
+/// is delivered again next time.
+#[derive(Debug, Clone, Copy)]
+struct ShutDown;
 
 /// What one try of the handler's transaction did.
 enum Attempt {
@@ -255,7 +188,7 @@ impl<H: Handler> EventConsumer<H> {
                     break;
                 }
             };
-            let Some((outcome, event_type)) = self.process(&message, &shutdown).await else {
+            let Ok((outcome, event_type)) = self.process(&message, &shutdown).await else {
                 break;
             };
             metrics::counter!(
@@ -321,13 +254,13 @@ impl<H: Handler> EventConsumer<H> {
         }
     }
 
-    /// Processes one message in a span continuing the producer's trace. `None` when
-    /// shutdown interrupted it; otherwise the outcome and the event type for metrics.
+    /// Processes one message in a span continuing the producer's trace: the outcome and the
+    /// event type for metrics, unless shutdown interrupted it.
     async fn process(
         &self,
         message: &BorrowedMessage<'_>,
         shutdown: &CancellationToken,
-    ) -> Option<(Outcome, String)> {
+    ) -> Result<(Outcome, String), ShutDown> {
         let topic = message.topic();
         let key = message
             .key()
@@ -355,7 +288,7 @@ impl<H: Handler> EventConsumer<H> {
             let (outcome, event_type) = self.process_in_span(message, shutdown).await?;
             tracing::Span::current().record("outcome", outcome.as_str());
             tracing::debug!(outcome = outcome.as_str(), "event consumed");
-            Some((outcome, event_type))
+            Ok((outcome, event_type))
         }
         .instrument(span)
         .await
@@ -365,7 +298,7 @@ impl<H: Handler> EventConsumer<H> {
         &self,
         message: &BorrowedMessage<'_>,
         shutdown: &CancellationToken,
-    ) -> Option<(Outcome, String)> {
+    ) -> Result<(Outcome, String), ShutDown> {
         let payload = message.payload().unwrap_or_default();
         let envelope = match Envelope::from_json(payload) {
             Ok(envelope) => envelope,
@@ -374,7 +307,7 @@ impl<H: Handler> EventConsumer<H> {
                 if let Some(head) = head.filter(|head| !Event::is_known_type(&head.event_type)) {
                     // A newer producer's event type: nothing here can want it.
                     tracing::debug!(event.id = %head.id, "event.type" = %head.event_type, "skipping an unknown event type");
-                    return Some((Outcome::Ignored, head.event_type));
+                    return Ok((Outcome::Ignored, head.event_type));
                 }
                 tracing::error!(%error, "not an event envelope: dead-lettering the message");
                 self.dead_letter(
@@ -383,7 +316,7 @@ impl<H: Handler> EventConsumer<H> {
                     shutdown,
                 )
                 .await?;
-                return Some((Outcome::DeadLettered, "unreadable".to_owned()));
+                return Ok((Outcome::DeadLettered, "unreadable".to_owned()));
             }
         };
         let span = tracing::Span::current();
@@ -396,12 +329,12 @@ impl<H: Handler> EventConsumer<H> {
         let mut retries = 0;
         loop {
             let error = match self.attempt(&envelope, shutdown).await? {
-                Attempt::Processed => return Some((Outcome::Processed, event_type)),
+                Attempt::Processed => return Ok((Outcome::Processed, event_type)),
                 Attempt::Duplicate => {
                     tracing::info!(event.id = %envelope.id, "skipping an event processed before");
                     metrics::counter!("events_duplicate_total", "topic" => message.topic().to_owned())
                         .increment(1);
-                    return Some((Outcome::Duplicate, event_type));
+                    return Ok((Outcome::Duplicate, event_type));
                 }
                 Attempt::Failed(error) => error,
             };
@@ -410,29 +343,33 @@ impl<H: Handler> EventConsumer<H> {
                 tracing::error!(%error, retries, permanent, "handler failed: dead-lettering the event");
                 self.dead_letter(message, &error.to_string(), shutdown)
                     .await?;
-                return Some((Outcome::DeadLettered, event_type));
+                return Ok((Outcome::DeadLettered, event_type));
             }
             retries += 1;
             let pause = retry_backoff.next_delay();
             tracing::warn!(%error, retry = retries, retry_in = ?pause, "handler failed, retrying");
             if !sleep_unless_cancelled(shutdown, pause).await {
-                return None;
+                return Err(ShutDown);
             }
         }
     }
 
     /// One try of the handler's transaction, repeated for as long as the database cannot be
-    /// reached (`None`: shutdown came first).
-    async fn attempt(&self, envelope: &Envelope, shutdown: &CancellationToken) -> Option<Attempt> {
+    /// reached, unless shutdown comes first.
+    async fn attempt(
+        &self,
+        envelope: &Envelope,
+        shutdown: &CancellationToken,
+    ) -> Result<Attempt, ShutDown> {
         let mut backoff = Backoff::new(self.settings.retry_backoff, self.settings.max_backoff);
         loop {
             match self.try_attempt(envelope).await {
-                Ok(attempt) => return Some(attempt),
+                Ok(attempt) => return Ok(attempt),
                 Err(error) => {
                     let pause = backoff.next_delay();
                     tracing::warn!(%error, retry_in = ?pause, "cannot record the event, retrying");
                     if !sleep_unless_cancelled(shutdown, pause).await {
-                        return None;
+                        return Err(ShutDown);
                     }
                 }
             }
@@ -494,13 +431,13 @@ impl<H: Handler> EventConsumer<H> {
     }
 
     /// Publishes the message unchanged to `<topic>.dlq`, with why and where from in
-    /// headers; retried until it works (`None`: shutdown came first).
+    /// headers; retried until it works, unless shutdown comes first.
     async fn dead_letter(
         &self,
         message: &BorrowedMessage<'_>,
         error: &str,
         shutdown: &CancellationToken,
-    ) -> Option<()> {
+    ) -> Result<(), ShutDown> {
         let dlq = topics::dlq(message.topic());
         let mut backoff = Backoff::new(self.settings.retry_backoff, self.settings.max_backoff);
         loop {
@@ -524,7 +461,7 @@ impl<H: Handler> EventConsumer<H> {
                 Ok(_) => {
                     metrics::counter!("events_dlq_total", "topic" => message.topic().to_owned())
                         .increment(1);
-                    return Some(());
+                    return Ok(());
                 }
                 Err((error, _)) => {
                     self.dead_letters.renew_if_broken(&error);
@@ -532,54 +469,17 @@ impl<H: Handler> EventConsumer<H> {
                     tracing::warn!(%error, topic = %dlq, retry_in = ?pause, "cannot dead-letter, retrying");
                     if topics::may_be_missing(&error) {
                         tokio::select! {
-                            () = shutdown.cancelled() => return None,
+                            () = shutdown.cancelled() => return Err(ShutDown),
                             _created = topics::ensure_or_warn(&self.kafka) => {}
                         }
                     }
                     if !sleep_unless_cancelled(shutdown, pause).await {
-                        return None;
+                        return Err(ShutDown);
                     }
                 }
             }
         }
     }
-}
-
-/// A new librdkafka consumer in `group_id` (a broker name), subscribed to `topics`, that
-/// reports its partitions to `assignment` from now on.
-fn subscribed_consumer(
-    kafka: &KafkaConfig,
-    group_id: &str,
-    topics: &[String],
-    assignment: &Assignment,
-) -> Result<DetachedConsumer<ConsumerStats>, EventsError> {
-    let client_id = assignment.issue_client_id();
-    let consumer: StreamConsumer<ConsumerStats> = kafka::client_config(kafka)
-        .set("group.id", group_id)
-        .set("client.id", group_id)
-        // Offsets are committed by hand, after the database commit.
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        // The eager protocol (librdkafka's default), not `cooperative-sticky`: with the
-        // latter, groups did not resume after tansu lost everything (the orders drill
-        // `after_the_broker_lost_everything…` failed 3 times of 3; eager passes).
-        .set(
-            "fetch.wait.max.ms",
-            kafka.fetch_wait.as_millis().to_string(),
-        )
-        .set(
-            "statistics.interval.ms",
-            kafka.statistics_interval.as_millis().to_string(),
-        )
-        .create_with_context(ConsumerStats {
-            group: group_id.to_owned(),
-            assignment: assignment.clone(),
-            client_id,
-        })?;
-    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-    consumer.subscribe(&names)?;
-    assignment.take_over(client_id);
-    Ok(DetachedConsumer::new(consumer))
 }
 
 /// How often an idle consumer checks that it is not stuck (see [`StallWatch`]): a stuck
@@ -603,47 +503,4 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_default();
     format!("the handler panicked: {detail}")
-}
-
-/// Turns librdkafka's periodic statistics into the `consumer_lag` gauge, and its
-/// rebalances into the consumer's [`Assignment`].
-struct ConsumerStats {
-    group: String,
-    assignment: Assignment,
-    client_id: u64,
-}
-
-impl ClientContext for ConsumerStats {
-    fn stats(&self, statistics: Statistics) {
-        for (topic, stats) in &statistics.topics {
-            for (partition, stats) in &stats.partitions {
-                // Partition -1 is librdkafka's internal queue; -1 lag means "not known yet".
-                if *partition >= 0 && stats.consumer_lag >= 0 {
-                    metrics::gauge!(
-                        "consumer_lag",
-                        "group" => self.group.clone(),
-                        "topic" => topic.clone(),
-                        "partition" => partition.to_string(),
-                    )
-                    .set(stats.consumer_lag as f64);
-                }
-            }
-        }
-    }
-}
-
-impl ConsumerContext for ConsumerStats {
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        match rebalance {
-            Rebalance::Assign(partitions) => {
-                tracing::info!(group = %self.group, partitions = partitions.count(), "partitions assigned");
-                self.assignment.set(self.client_id, partitions.count());
-            }
-            // The eager protocol revokes everything before each new assignment.
-            Rebalance::Revoke(_) => self.assignment.set(self.client_id, 0),
-            Rebalance::Error(error) => {
-                tracing::warn!(group = %self.group, %error, "rebalance failed");
-            }
-        }
-    }
 }
