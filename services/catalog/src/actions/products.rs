@@ -4,7 +4,7 @@ use crate::db::{self, categories};
 use crate::domain::product::{Product, ProductDraft};
 use crate::error::Error;
 use crate::events;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 /// Adds a product and announces it (`ProductUpserted`).
@@ -16,12 +16,7 @@ pub async fn create(pool: &PgPool, draft: &ProductDraft) -> Result<Product, Erro
     db::products::insert(&mut tx, id, category_id, draft)
         .await
         .map_err(|error| sku_taken(error, &draft.sku))?;
-    let product = db::products::find(&mut *tx, id)
-        .await?
-        .ok_or(Error::ProductNotFound(id))?;
-    events::announce_upserted(&mut tx, std::slice::from_ref(&product)).await?;
-    tx.commit().await?;
-    Ok(product)
+    announce_and_commit(tx, id).await
 }
 
 /// Replaces every field an admin sets and announces the result (`ProductUpserted`).
@@ -47,12 +42,7 @@ pub async fn replace(
     if !updated {
         return Err(Error::ProductNotFound(id));
     }
-    let product = db::products::find(&mut *tx, id)
-        .await?
-        .ok_or(Error::ProductNotFound(id))?;
-    events::announce_upserted(&mut tx, std::slice::from_ref(&product)).await?;
-    tx.commit().await?;
-    Ok(product)
+    announce_and_commit(tx, id).await
 }
 
 /// Removes a product and announces it (`ProductDeleted`, at a version above every one it
@@ -66,6 +56,19 @@ pub async fn delete(pool: &PgPool, id: Uuid) -> Result<(), Error> {
     events::announce_deleted(&mut tx, id, version).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Reads product `id` as stored now, announces it (`ProductUpserted`) and commits.
+async fn announce_and_commit(
+    mut tx: Transaction<'_, Postgres>,
+    id: Uuid,
+) -> Result<Product, Error> {
+    let product = db::products::find(&mut *tx, id)
+        .await?
+        .ok_or(Error::ProductNotFound(id))?;
+    events::announce_upserted(&mut tx, std::slice::from_ref(&product)).await?;
+    tx.commit().await?;
+    Ok(product)
 }
 
 async fn category_id(conn: &mut PgConnection, slug: &str) -> Result<Uuid, Error> {
