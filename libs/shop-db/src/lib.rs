@@ -170,11 +170,26 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
-            // Class 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown,
-            // cannot connect now (starting up); 53300: too many connections.
-            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
-        }),
+        sqlx::Error::Database(error) => {
+            // A FATAL error ends the session, whatever its code: the server refused or
+            // dropped the connection (e.g. 55000 "database is not currently accepting
+            // connections" while an operator closed it).
+            let fatal = error
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some_and(|error| {
+                    matches!(
+                        error.severity(),
+                        sqlx::postgres::PgSeverity::Fatal | sqlx::postgres::PgSeverity::Panic
+                    )
+                });
+            fatal
+                || error.code().is_some_and(|code| {
+                    // Class 08: connection exception; 57P01-57P03: admin shutdown, crash
+                    // shutdown, cannot connect now (starting up); 53300: too many connections.
+                    code.starts_with("08")
+                        || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+                })
+        }
         _ => false,
     }
 }
