@@ -16,10 +16,9 @@
 //!     .await?
 //!     .publishing()?
 //!     .consuming(&[topics::ORDERS], OrderEvents)?;
-//! let broker_check = backbone.readiness_check()?;
-//! let shutdown = tokio_util::sync::CancellationToken::new();
-//! let tasks = backbone.start(&shutdown);
-//! # let _ = (broker_check, tasks);
+//! let readiness = backbone.readiness()?; // the database and the broker
+//! let background = backbone.into_background(); // the relay and the consumer, running
+//! # let _ = (readiness, background);
 //! # Ok(())
 //! # }
 //! ```
@@ -32,6 +31,7 @@ use crate::{
     Assignment, CheckFuture, EventConsumer, EventsError, Handler, KafkaConfig, OutboxRelay,
     broker_check, topics,
 };
+use shop_server::{Background, Readiness};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -129,6 +129,23 @@ impl Backbone {
                 Ok(())
             })
         })
+    }
+
+    /// The readiness of a service on the backbone: its database (critical: nothing works
+    /// without it) and the broker check (non-critical, see
+    /// [`readiness_check`](Self::readiness_check)). The service adds its own checks.
+    pub fn readiness(&self) -> Result<Readiness, EventsError> {
+        Ok(Readiness::default()
+            .with_check("database", shop_db::readiness_check(self.pool.clone()))
+            .with_noncritical_check("broker", self.readiness_check()?))
+    }
+
+    /// Starts the relay and the consumers as an application's background tasks: stopped by
+    /// its shutdown, awaited before it exits. The service may push tasks of its own.
+    pub fn into_background(self) -> Background {
+        let mut background = Background::default();
+        background.tasks = self.start(&background.shutdown);
+        background
     }
 
     /// Starts the relay and the consumers, each stopped by `shutdown`.

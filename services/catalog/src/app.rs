@@ -7,7 +7,7 @@ use axum::extract::FromRef;
 use shop_auth::Verifier;
 use shop_events::{Backbone, topics};
 use shop_faults::Faults;
-use shop_server::{Application, Background, Readiness, ServiceBuilder, ServiceInfo};
+use shop_server::{Application, ServiceBuilder, ServiceInfo};
 use sqlx::PgPool;
 use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
@@ -63,9 +63,8 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     }
     let read_model = ReadModel::new();
     let listening = read_model.clone();
-    let readiness = Readiness::default()
-        .with_check("database", shop_db::readiness_check(pool.clone()))
-        .with_noncritical_check("broker", backbone.readiness_check()?)
+    let readiness = backbone
+        .readiness()?
         .with_noncritical_check("read_model", move || {
             let live = listening.is_live();
             async move {
@@ -84,8 +83,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .install(service, api().with_state(state), readiness, verifier)
         .bind(config.server.listen_addr)
         .await?;
-    let mut background = Background::default();
-    background.tasks = backbone.start(&background.shutdown);
+    let mut background = backbone.into_background();
     background
         .tasks
         .push(read_model.spawn_listener(&pool, background.shutdown.clone()));

@@ -8,7 +8,7 @@ use axum::extract::FromRef;
 use shop_auth::Verifier;
 use shop_events::{Backbone, topics};
 use shop_faults::Faults;
-use shop_server::{Application, Background, Readiness, ServiceBuilder, ServiceInfo};
+use shop_server::{Application, ServiceBuilder, ServiceInfo};
 use sqlx::PgPool;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -52,11 +52,8 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .await?
         .publishing()?
         .consuming(&[topics::CATALOG], CatalogEvents)?;
-    let readiness = Readiness::default()
-        .with_check("database", shop_db::readiness_check(pool.clone()))
-        .with_noncritical_check("broker", backbone.readiness_check()?);
-    let mut background = Background::default();
-    background.tasks = backbone.start(&background.shutdown);
+    let readiness = backbone.readiness()?;
+    let mut background = backbone.into_background();
     background.tasks.push(saga::reconcile::spawn(
         pool.clone(),
         config.reconcile_after,

@@ -9,7 +9,7 @@ use axum::extract::FromRef;
 use shop_auth::Verifier;
 use shop_events::Backbone;
 use shop_faults::Faults;
-use shop_server::{Application, Background, Readiness, ServiceBuilder, ServiceInfo};
+use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
 use sqlx::PgPool;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -46,14 +46,11 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let backbone = Backbone::connect(&pool, &config.kafka, events::GROUP)
         .await?
         .consuming(&events::TOPICS, signals)?;
-    let readiness = Readiness::default()
-        .with_check("database", shop_db::readiness_check(pool.clone()))
-        .with_noncritical_check("broker", backbone.readiness_check()?);
+    let readiness = backbone.readiness()?;
     let app = service(&config, pool.clone(), readiness)
         .bind(config.server.listen_addr)
         .await?;
-    let mut background = Background::default();
-    background.tasks = backbone.start(&background.shutdown);
+    let background = backbone.into_background();
     Ok(app.with_background(background))
 }
 

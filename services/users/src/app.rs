@@ -10,7 +10,7 @@ use axum::extract::FromRef;
 use shop_auth::Verifier;
 use shop_events::Backbone;
 use shop_faults::Faults;
-use shop_server::{Application, Background, Readiness, ServiceBuilder, ServiceInfo};
+use shop_server::{Application, ServiceBuilder, ServiceInfo};
 use sqlx::PgPool;
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
@@ -59,9 +59,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     )
     .context("cannot start the password hashing threads")?;
     bootstrap::ensure_admin(&pool, &hasher, &config.admin).await?;
-    let readiness = Readiness::default()
-        .with_check("database", shop_db::readiness_check(pool.clone()))
-        .with_noncritical_check("broker", backbone.readiness_check()?);
+    let readiness = backbone.readiness()?;
     let state = AppState {
         db: pool.clone(),
         verifier: tokens.verifier(),
@@ -75,7 +73,6 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .install(service, api().with_state(state), readiness, verifier)
         .bind(config.server.listen_addr)
         .await?;
-    let mut background = Background::default();
-    background.tasks = backbone.start(&background.shutdown);
+    let background = backbone.into_background();
     Ok(app.with_background(background))
 }
