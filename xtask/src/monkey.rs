@@ -10,7 +10,8 @@
 //! the load stops, every accepted order is given two minutes to end (confirmed, rejected
 //! or cancelled), and the monkey prints what happened: orders tried, accepted, refused by
 //! status, final by status, still pending, and whether stock was conserved (the stock of
-//! the products ordered, before = now + confirmed).
+//! the products ordered, before = now + confirmed). Each product ordered has its stock
+//! topped up to 1000 units first, so that orders are confirmed rather than sold out.
 
 use crate::{broker, postgres, progress, services};
 use anyhow::{Context, bail};
@@ -23,6 +24,10 @@ use std::time::{Duration, Instant};
 const USERS: &str = "http://127.0.0.1:8081";
 const CATALOG: &str = "http://127.0.0.1:8082";
 const ORDERS: &str = "http://127.0.0.1:8083";
+
+/// Units each product has at least when the load starts: more than a 5-minute run's orders
+/// (5 a second over 20 products) take.
+const STOCK_PER_PRODUCT: i32 = 1_000;
 
 /// How long every accepted order gets to end once the load stops.
 const SETTLE_PATIENCE: Duration = Duration::from_secs(120);
@@ -45,7 +50,18 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
         .timeout(Duration::from_secs(5))
         .build()?;
     let token = customer(&http).await?;
-    let products = products(&http).await?;
+    // Enough stock for every order of the run: the saga confirms rather than sells out.
+    let ids = products(&http)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id.parse::<uuid::Uuid>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let products: Vec<(String, i64)> = postgres::top_up_stock(&ids, STOCK_PER_PRODUCT)
+        .await
+        .context("topping up the stock")?
+        .into_iter()
+        .map(|(id, stock)| (id.to_string(), stock))
+        .collect();
     let stock_before: BTreeMap<String, i64> = products.iter().cloned().collect();
     progress::step(&format!(
         "chaos monkey for {minutes} minute(s): an order every 200 ms, one fault at a time"

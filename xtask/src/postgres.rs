@@ -98,6 +98,31 @@ pub async fn disconnect_shop() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Makes sure each of `product_ids` has at least `units` in stock, so that a run's orders
+/// are confirmed rather than sold out; returns each product's stock now. Written in the
+/// database directly, as an operator would (catalog's triggers refresh its reads).
+pub async fn top_up_stock(
+    product_ids: &[uuid::Uuid],
+    units: i32,
+) -> anyhow::Result<Vec<(uuid::Uuid, i64)>> {
+    let mut shop = PgConnectOptions::from_str(&admin_url())?
+        .database(SHOP_DATABASE)
+        .connect()
+        .await?;
+    let rows: Vec<(uuid::Uuid, i32)> = sqlx::query_as(
+        "UPDATE catalog.products SET stock = GREATEST(stock, $2), updated_at = now()
+         WHERE id = ANY($1) RETURNING id, stock",
+    )
+    .bind(product_ids)
+    .bind(units)
+    .fetch_all(&mut shop)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, stock)| (id, i64::from(stock)))
+        .collect())
+}
+
 /// Lets the shop connect to its database again (nothing to do if it can, or if the
 /// database does not exist yet).
 pub async fn reconnect_shop() -> anyhow::Result<()> {
