@@ -103,12 +103,12 @@ impl Backbone {
         Ok(self)
     }
 
-    /// The broker's readiness check: register it as non-critical, since the outbox keeps
-    /// the HTTP API working while the broker is away. It passes when the broker answers
+    /// The broker's readiness check, non-critical in [`readiness`](Self::readiness): the
+    /// outbox keeps the HTTP API working while the broker is away. It passes when the broker answers
     /// and every consumer holds partitions: a member without any (before the group's first
     /// assignment, during a rebalance, or one replica more than there are partitions)
     /// reads nothing, and says so.
-    pub fn readiness_check(
+    fn readiness_check(
         &self,
     ) -> Result<impl Fn() -> CheckFuture + Send + Sync + 'static, EventsError> {
         let broker = broker_check(&self.kafka)?;
@@ -133,7 +133,7 @@ impl Backbone {
 
     /// The readiness of a service on the backbone: its database (critical: nothing works
     /// without it) and the broker check (non-critical, see
-    /// [`readiness_check`](Self::readiness_check)). The service adds its own checks.
+    /// `readiness_check`). The service adds its own checks.
     pub fn readiness(&self) -> Result<Readiness, EventsError> {
         Ok(Readiness::default()
             .with_check("database", shop_db::readiness_check(self.pool.clone()))

@@ -177,15 +177,6 @@ pub struct ProductUpserted {
     pub version: u64,
 }
 
-/// A product version (`ProductUpserted.version`, `ProductDeleted.version`) as the replicas
-/// store it, in a Postgres `bigint`. A larger one is a version no catalog sends: the event
-/// is dead-lettered rather than stored wrong.
-pub fn stored_version(version: u64) -> Result<i64, crate::HandlerError> {
-    i64::try_from(version).map_err(|_| {
-        crate::HandlerError::permanent(format!("product version {version} is out of range"))
-    })
-}
-
 /// `catalog.events`: a product was removed from the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProductDeleted {

@@ -74,3 +74,11 @@ impl Default for ConsumerSettings {
         }
     }
 }
+
+/// A product version (`ProductUpserted.version`, `ProductDeleted.version`) as the replicas
+/// store it, in a Postgres `bigint`. A larger one is a version no catalog sends: the event
+/// is dead-lettered rather than stored wrong.
+pub fn stored_version(version: u64) -> Result<i64, HandlerError> {
+    i64::try_from(version)
+        .map_err(|_| HandlerError::permanent(format!("product version {version} is out of range")))
+}

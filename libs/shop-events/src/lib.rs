@@ -96,7 +96,7 @@ pub use consumer::EventConsumer;
 pub use envelope::Envelope;
 pub use error::EventsError;
 pub use event::Event;
-pub use handler::{ConsumerSettings, Handler, HandlerError};
+pub use handler::{ConsumerSettings, Handler, HandlerError, stored_version};
 pub use health::{CheckFuture, broker_check};
 pub use relay::{OutboxRelay, RelaySettings};
 

@@ -3,7 +3,8 @@
 use crate::actions::settle;
 use crate::db;
 use crate::error::OrdersError;
-use shop_events::event::{Event, stored_version};
+use shop_events::event::Event;
+use shop_events::stored_version;
 use shop_events::{Envelope, Handler, HandlerError};
 use sqlx::PgConnection;
 

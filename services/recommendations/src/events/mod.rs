@@ -10,8 +10,7 @@
 
 use crate::actions::learn;
 use crate::domain::HalfLife;
-use shop_events::event::stored_version;
-use shop_events::{Envelope, Event, Handler, HandlerError, topics};
+use shop_events::{Envelope, Event, Handler, HandlerError, stored_version, topics};
 use sqlx::PgConnection;
 
 /// The consumer group: every replica of the service is a member, so each event is handled
