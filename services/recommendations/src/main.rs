@@ -4,11 +4,6 @@ use recommendations::{app, config, config::Config};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let env = shop_server::Env::from_process();
-    // `recommendations healthcheck`: the container image's health probe (it has no shell or curl).
-    shop_server::healthcheck::run_if_asked(&env, config::PORT).await;
-    let _telemetry = shop_telemetry::init(app::SERVICE)?;
-    let config = Config::from_env(&env)?;
-    app::build(config).await?.run_until_stopped().await?;
-    Ok(())
+    // `recommendations healthcheck`, telemetry, configuration, build, serve: shop_server::run_service.
+    shop_server::run_service(app::SERVICE, config::PORT, Config::from_env, app::build).await
 }
