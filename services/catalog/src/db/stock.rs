@@ -16,7 +16,6 @@
 //!   has not heard (an event lost with a broker's data).
 
 use crate::domain::stock::{Decision, Rejection, Release, Reservation, ReservationLine};
-use crate::error::Error;
 use shop_db::query_span;
 use sqlx::{Connection, PgConnection};
 use std::collections::HashMap;
@@ -32,7 +31,7 @@ pub async fn reserve(
     conn: &mut PgConnection,
     order_id: Uuid,
     lines: &[ReservationLine],
-) -> Result<Reservation, Error> {
+) -> Result<Reservation, sqlx::Error> {
     let mut tx = conn.begin().await?;
     // Claims the order. A concurrent request for the same order waits here until this
     // transaction ends, then inserts nothing.
@@ -85,9 +84,10 @@ pub async fn reserve(
         .execute(&mut *tx)
         .instrument(query_span("UPDATE", "products"))
         .await?;
-        // The rows are locked and were checked: a mismatch is a bug, never a sale.
+        // The rows are locked and were checked: a mismatch is a bug, never a sale. The
+        // database answered what it could not have: sqlx's name for that is `Protocol`.
         if taken.rows_affected() != lines.len() as u64 {
-            return Err(Error::Internal(format!(
+            return Err(sqlx::Error::Protocol(format!(
                 "order {order_id}: {} of {} locked lines were decremented",
                 taken.rows_affected(),
                 lines.len()
@@ -133,7 +133,7 @@ pub async fn reserve(
 }
 
 /// What was recorded for an order decided or released before.
-async fn recorded(conn: &mut PgConnection, order_id: Uuid) -> Result<Reservation, Error> {
+async fn recorded(conn: &mut PgConnection, order_id: Uuid) -> Result<Reservation, sqlx::Error> {
     let row = sqlx::query!(
         r#"
         SELECT status, short_product_ids, unknown_product_ids
@@ -151,9 +151,9 @@ async fn recorded(conn: &mut PgConnection, order_id: Uuid) -> Result<Reservation
             unknown_product_ids: row.unknown_product_ids,
         }))),
         "released" => Ok(Reservation::Released),
-        other => Err(Error::Internal(format!(
-            "order {order_id}: unknown reservation status {other:?}"
-        ))),
+        other => Err(sqlx::Error::Decode(
+            format!("order {order_id}: unknown reservation status {other:?}").into(),
+        )),
     }
 }
 
@@ -161,7 +161,7 @@ async fn recorded(conn: &mut PgConnection, order_id: Uuid) -> Result<Reservation
 ///
 /// Releasing an order that never reserved records it as released, so that a reservation
 /// arriving late (a request overtaken by its own cancellation) cannot take stock any more.
-pub async fn release(conn: &mut PgConnection, order_id: Uuid) -> Result<Release, Error> {
+pub async fn release(conn: &mut PgConnection, order_id: Uuid) -> Result<Release, sqlx::Error> {
     let mut tx = conn.begin().await?;
     let tombstone = sqlx::query!(
         r#"

@@ -44,6 +44,11 @@ impl Handler for OrderEvents {
 /// Trouble with the database may pass; anything else will happen again on every try.
 fn handler_error(error: Error) -> HandlerError {
     match error {
+        // A stored value the code cannot read, or an answer the database cannot have
+        // given (`db::stock`'s checks): the same on every try.
+        Error::Database(error @ (sqlx::Error::Decode(_) | sqlx::Error::Protocol(_))) => {
+            HandlerError::permanent(error)
+        }
         Error::Database(error) | Error::Outbox(EventsError::Database(error)) => {
             HandlerError::transient(error)
         }
