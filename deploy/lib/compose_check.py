@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlparse
 
 import yaml
 
@@ -55,8 +56,14 @@ DASHBOARDS = ROOT / "deploy/grafana/dashboards"
 JAEGER = ROOT / "deploy/jaeger/config.yaml"
 PROVISION_SQL = "libs/shop-db/sql/provision.sql"
 
-MEMORY_BUDGET = 1_500_000_000  # 1.5 GB, decimal: the stricter reading of "1.5 GB"
 MIB = 2**20
+# The reference shop (its five services and everything they run on) stays within 1.5 GB,
+# decimal: the stricter reading of "1.5 GB". A service a team adds with
+# `cargo xtask new-service` brings its own share (the default service limit, 64 MiB).
+REFERENCE_SERVICES = {"storefront", "users", "catalog", "orders", "recommendations"}
+ADDED_SERVICES = sorted(set(SERVICES) - REFERENCE_SERVICES)
+ADDED_SERVICE_BUDGET = 64 * MIB
+MEMORY_BUDGET = 1_500_000_000 + len(ADDED_SERVICES) * ADDED_SERVICE_BUDGET
 PUBLISHED = {"storefront": 8080, "jaeger": 16686, "grafana": 3000}
 SERVICE_HEALTHCHECK = ["CMD", "/usr/local/bin/service", "healthcheck"]
 JAEGER_HEALTH_PORT = 13133
@@ -206,8 +213,14 @@ def check_services(report: Report, services: dict) -> None:
             )
             for infra in ("postgres", "kafka"):
                 report.check(depends_on(service).get(infra) == "service_healthy", f"{name}: should wait for {infra} to be healthy")
+    # The storefront waits for every service it calls (the hosts of its *_URL variables).
     storefront = depends_on(services.get("storefront", {}))
-    for upstream in DOMAIN_SERVICES:
+    calls = {
+        urlparse(str(value)).hostname
+        for key, value in environment_of(services.get("storefront", {})).items()
+        if key.endswith("_URL") and str(value).startswith("http")
+    }
+    for upstream in sorted(calls & set(DOMAIN_SERVICES)):
         report.check(
             storefront.get(upstream) == "service_healthy",
             f"storefront: should depend on {upstream} with condition service_healthy",
@@ -270,11 +283,12 @@ def check_containers(report: Report, document: dict, services: dict) -> None:
     report.info("memory limits:")
     for name, limit in rows:
         report.info(f"  {name:<{width}}  {limit // MIB:>5} MiB")
+    added = f" + 64 MiB for each added service ({', '.join(ADDED_SERVICES)})" if ADDED_SERVICES else ""
     report.info(
         f"  {'total':<{width}}  {total // MIB:>5} MiB = {total / 1e9:.2f} GB "
-        f"(budget {MEMORY_BUDGET / 1e9:.1f} GB)"
+        f"(budget 1.5 GB{added})"
     )
-    report.check(total <= MEMORY_BUDGET, f"memory limits add up to {total / 1e9:.2f} GB, over 1.5 GB")
+    report.check(total <= MEMORY_BUDGET, f"memory limits add up to {total / 1e9:.2f} GB, over 1.5 GB{added}")
 
 
 def check_volumes(report: Report, document: dict, services: dict) -> None:

@@ -27,6 +27,10 @@
 //!                       schemathesis (schemathesis.toml: every check, admin and customer)
 //! cargo xtask openapi   rewrite each service's committed openapi.json from the code
 //! cargo xtask sqlx-prepare [PACKAGE…]   refresh the compile-time query data in .sqlx/
+//! cargo xtask new-service <name>   a new service from the one skeleton, wired into up,
+//!                       the image, compose, Kubernetes and the deploy checks
+//! cargo xtask new-service --drill [name]   make one in a copy of the workspace and prove it
+//!                       builds, passes its tests and deploy checks, and runs in `up`
 //! ```
 //!
 //! Settings come from the environment: `DATABASE_ADMIN_URL` (default
@@ -41,6 +45,7 @@ mod image;
 mod keys;
 mod lambda;
 mod monkey;
+mod new_service;
 mod postgres;
 mod progress;
 mod schemathesis;
@@ -55,7 +60,7 @@ use anyhow::{Context, bail};
 use broker::Storage;
 use std::process::Command;
 
-const USAGE: &str = "usage: cargo xtask <up [--only SERVICE,…]|infra|down|test|ci|bench|lambda [--starts N] [--requests N] [--release]|image [--release]|chaos|slo [--every SECONDS]|rotate-keys|events <tail|redrive> TOPIC|schemathesis|openapi|sqlx-prepare [PACKAGE…]>";
+const USAGE: &str = "usage: cargo xtask <up [--only SERVICE,…]|infra|down|test|ci|bench|lambda [--starts N] [--requests N] [--release]|image [--release]|chaos|slo [--every SECONDS]|rotate-keys|events <tail|redrive> TOPIC|schemathesis|openapi|sqlx-prepare [PACKAGE…]|new-service <NAME|--drill [NAME]>>";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -110,6 +115,13 @@ fn main() -> anyhow::Result<()> {
         Some("chaos") => runtime.block_on(chaos::run(&args[1..])),
         Some("slo") => runtime.block_on(slo::run(&args[1..])),
         Some("rotate-keys") => runtime.block_on(keys::rotate()),
+        Some("new-service") => runtime.block_on(async {
+            // The drill's tests and its `up` need Postgres and a broker, as `test` has.
+            if args.get(1).is_some_and(|arg| arg == "--drill") {
+                infra(Storage::Memory).await?;
+            }
+            new_service::run(&args[1..]).await
+        }),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -165,7 +177,7 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
     );
     // `cargo xtask chaos` asks this `up` to restart what it stopped.
     let up_pid = workspace::state_dir().join("pids").join("up.pid");
-    for service in &services::SERVICES {
+    for service in services::SERVICES {
         // A hold left by an earlier `up`'s chaos means nothing to this one.
         let _ = std::fs::remove_file(supervise::hold_file(service.name));
     }
@@ -374,6 +386,9 @@ async fn test_with(tansu: Option<tansu::Build>) -> anyhow::Result<()> {
     .await;
     shop_db::provision::drop_database(&postgres::admin_url(), &database).await?;
     outcome?;
+
+    progress::step("a new service from the skeleton: `cargo xtask new-service --drill`");
+    new_service::run(&["--drill".to_owned()]).await?;
     progress::done("all tests passed");
     Ok(())
 }
@@ -395,7 +410,7 @@ where
     let local_env = services::local_env(database);
     let image = if image::running_as_root() {
         let root = image::RuntimeRoot::assemble()?;
-        for service in &services::SERVICES {
+        for service in services::SERVICES {
             root.install(service.name, &profile.binary(service.name))?;
             let missing = root.missing_libraries(service.name)?;
             if !missing.is_empty() {
@@ -439,7 +454,7 @@ where
             progress::done(
                 "each runs as 65532:65532, chrooted into the image, on a read-only root",
             );
-            for service in &services::SERVICES {
+            for service in services::SERVICES {
                 let output = root
                     .command(service.name, &["healthcheck"], &env_of(service.name))
                     .output()

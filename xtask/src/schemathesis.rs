@@ -32,7 +32,7 @@ pub async fn run(admin_password: &str) -> anyhow::Result<()> {
     let config = workspace::root().join("schemathesis.toml");
     let reports = workspace::root().join("target/schemathesis");
     let mut failed = Vec::new();
-    for service in &services::SERVICES {
+    for service in services::SERVICES {
         // The administrator may do everything a customer may, and more: with the admin's
         // token every operation is reachable. The customer's run is what a shopper sees:
         // refusals (403) and their own orders, on the services that tell them apart.

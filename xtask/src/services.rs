@@ -17,7 +17,7 @@ pub struct Service {
     pub needs: &'static [&'static str],
 }
 
-pub const SERVICES: [Service; 5] = [
+pub const SERVICES: &[Service] = &[
     Service {
         name: "users",
         port: 8081,
@@ -125,7 +125,7 @@ pub fn build_profile(profile: Profile) -> anyhow::Result<()> {
     if profile == Profile::Release {
         args.extend(["--release", "--locked"]);
     }
-    for service in &SERVICES {
+    for service in SERVICES {
         args.extend(["--package", service.name]);
     }
     workspace::cargo(&args)
@@ -134,7 +134,7 @@ pub fn build_profile(profile: Profile) -> anyhow::Result<()> {
 /// The environment of each service when run locally against `database`.
 pub fn local_env(database: &str) -> BTreeMap<&'static str, Vec<(String, String)>> {
     let mut all = BTreeMap::new();
-    for service in &SERVICES {
+    for service in SERVICES {
         let mut env = vec![
             (
                 "LISTEN_ADDR".to_owned(),
@@ -403,7 +403,7 @@ pub fn stop_all(mut running: Running) {
 
 /// Stops services recorded in pid files (from an `up` in another terminal).
 pub fn stop_recorded() {
-    for service in &SERVICES {
+    for service in SERVICES {
         let file = pid_dir().join(format!("{}.pid", service.name));
         if let Ok(pid) = std::fs::read_to_string(&file) {
             let _ = Command::new("kill").args(["-TERM", pid.trim()]).status();

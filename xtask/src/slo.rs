@@ -81,7 +81,7 @@ type Scrapes = BTreeMap<&'static str, Option<Exposition>>;
 
 async fn scrape_all(http: &reqwest::Client) -> Scrapes {
     let mut scrapes = Scrapes::new();
-    for service in &services::SERVICES {
+    for service in services::SERVICES {
         let url = format!("http://127.0.0.1:{}/metrics", service.port);
         let text = async {
             http.get(&url)

@@ -16,7 +16,7 @@
 # Inputs:
 #   SHOP_DATABASE       database to provision (default: POSTGRES_DB, then "shop")
 #   PROVISION_SQL       path of provision.sql (default: /provision/provision.sql)
-#   For each schema S in users, catalog, orders, recommendations, the password of role
+#   For each schema S in `schemas` below, the password of role
 #   shop_S comes from the first that is set of
 #     SHOP_<S>_DB_PASSWORD    the password itself (compose)
 #     SHOP_<S>_DATABASE_URL   the service's own DATABASE_URL; the password is taken from it

@@ -7,8 +7,9 @@ use std::str::FromStr;
 /// The SQL that creates the schemas and roles: one file shared with compose and Kubernetes.
 pub const PROVISION_SQL: &str = include_str!("../sql/provision.sql");
 
-/// The four domain services: each has a schema of this name and a role `shop_<name>`.
-pub const SERVICE_SCHEMAS: [&str; 4] = ["users", "catalog", "orders", "recommendations"];
+/// The domain services: each has a schema of this name and a role `shop_<name>`
+/// (`sql/provision.sql` lists them too; `cargo xtask new-service` adds to both).
+pub const SERVICE_SCHEMAS: &[&str] = &["users", "catalog", "orders", "recommendations"];
 
 /// The login role of the service owning `schema`.
 pub fn role_for(schema: &str) -> String {

@@ -16,6 +16,23 @@ pub fn unique_topic_prefix() -> String {
     format!("t{}.", uuid::Uuid::new_v4().simple())
 }
 
+/// Publishes `payload` with `key` on `topic` (the full name, prefix included) of the
+/// broker at `brokers`, as another service's relay would; panics when the broker does not
+/// take it within 10 s.
+pub async fn publish(brokers: &str, topic: &str, key: &str, payload: &[u8]) {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("a producer");
+    let record = FutureRecord::to(topic).key(key).payload(payload);
+    producer
+        .send(record, std::time::Duration::from_secs(10))
+        .await
+        .map_err(|(error, _)| error)
+        .expect("published");
+}
+
 /// A tansu broker of one test's own, reachable only through a [`TcpProxy`].
 ///
 /// Kafka clients connect to the address a broker *advertises*, so a proxy in front of a

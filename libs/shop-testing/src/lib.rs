@@ -21,7 +21,7 @@ pub mod standard;
 
 pub use broker::{
     PrivateBroker, TANSU_FEATURES, TANSU_PATCH, TANSU_PATCH_LEVEL, TANSU_POSTGRES_SCHEMA,
-    TANSU_VERSION, kafka_brokers, tansu_binary, tansu_durable_store, tansu_install_root,
+    TANSU_VERSION, kafka_brokers, publish, tansu_binary, tansu_durable_store, tansu_install_root,
     unique_topic_prefix,
 };
 pub use database::{TEST_DATABASE_PREFIX, TestDatabase, admin_url};

@@ -75,13 +75,13 @@ impl Layout {
     /// settings (JSON at `info`) and no trace export.
     pub fn new(database: &str, broker: &str) -> anyhow::Result<Self> {
         let mut ports = BTreeMap::new();
-        for service in &SERVICES {
+        for service in SERVICES {
             ports.insert(service.name, free_port()?);
         }
         let url = |name: &str| format!("http://127.0.0.1:{}", ports[name]);
         let jwks = format!("{}/.well-known/jwks.json", url("users"));
         let mut env = BTreeMap::new();
-        for service in &SERVICES {
+        for service in SERVICES {
             let mut vars = vec![
                 (
                     "LISTEN_ADDR".to_owned(),
@@ -229,7 +229,7 @@ impl Stack {
         let mut stack = Self {
             children: BTreeMap::new(),
         };
-        for service in &SERVICES {
+        for service in SERVICES {
             let started = Instant::now();
             let mut child = layout.spawn(service.name)?;
             let ready = layout

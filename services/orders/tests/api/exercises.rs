@@ -3,8 +3,6 @@
 //! `cargo nextest run -p orders --run-ignored ignored-only -E 'test(exercise)'` runs them.
 
 use crate::helpers::{eventually, new_key, one_of, spawn_app};
-use rdkafka::ClientConfig;
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{Value, json};
 use std::time::Duration;
 use uuid::Uuid;
@@ -43,20 +41,9 @@ async fn exercise_a_confirmed_order_is_shipped_when_shipping_says_so() {
         "type": "ShipmentDispatched",
         "data": { "order_id": id, "carrier": "Harbor Post", "tracking_number": "HP123456789" }
     });
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", &app.brokers)
-        .create()
-        .expect("producer");
     let topic = format!("{}shipping.events", app.topic_prefix);
     let payload = dispatched.to_string();
-    producer
-        .send(
-            FutureRecord::to(&topic).key(&id).payload(&payload),
-            Duration::from_secs(10),
-        )
-        .await
-        .map_err(|(error, _)| error)
-        .expect("published");
+    shop_testing::publish(&app.brokers, &topic, &id, payload.as_bytes()).await;
 
     eventually(PATIENCE, "the order is shipped", || async {
         let order: Value = app

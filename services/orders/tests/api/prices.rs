@@ -3,8 +3,6 @@
 //! again never brings back an old price or a deleted product.
 
 use crate::helpers::{TestApp, eventually, spawn_app};
-use rdkafka::ClientConfig;
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use shop_events::Envelope;
 use shop_events::event::{Money, ProductDeleted, ProductUpserted};
 use sqlx::{Connection, PgConnection};
@@ -16,22 +14,9 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// Publishes `envelope` on this test's `catalog.events`, as catalog would (keyed by
 /// product), and waits until orders has processed it.
 async fn deliver(app: &TestApp, envelope: Envelope) {
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", &app.brokers)
-        .create()
-        .expect("producer");
     let topic = format!("{}catalog.events", app.topic_prefix);
     let payload = envelope.to_json().expect("json");
-    producer
-        .send(
-            FutureRecord::to(&topic)
-                .key(&envelope.key())
-                .payload(&payload),
-            Duration::from_secs(10),
-        )
-        .await
-        .map_err(|(error, _)| error)
-        .expect("published");
+    shop_testing::publish(&app.brokers, &topic, &envelope.key(), &payload).await;
     let db = sqlx::PgPool::connect(&app.db.admin_url())
         .await
         .expect("a superuser pool");

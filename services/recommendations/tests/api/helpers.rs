@@ -1,5 +1,3 @@
-use rdkafka::ClientConfig;
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use recommendations::config::{Config, SCHEMA};
 use recommendations::db;
 use recommendations::domain::{HalfLife, OrderLine};
@@ -199,19 +197,9 @@ pub fn products(n: u128) -> Vec<Uuid> {
 impl TestApp {
     /// Publishes `envelope` to its topic, as the producing service's relay would.
     pub async fn publish(&self, envelope: &Envelope) {
-        let producer: FutureProducer = ClientConfig::new()
-            .set("bootstrap.servers", &self.kafka.brokers)
-            .create()
-            .expect("a producer");
         let payload = envelope.to_json().expect("JSON");
-        let key = envelope.key();
         let topic = self.kafka.topic(envelope.topic());
-        let record = FutureRecord::to(&topic).key(&key).payload(&payload);
-        producer
-            .send(record, Duration::from_secs(10))
-            .await
-            .map_err(|(error, _)| error)
-            .expect("published");
+        shop_testing::publish(&self.kafka.brokers, &topic, &envelope.key(), &payload).await;
     }
 
     /// The current value of a counter on `/metrics` (0 before its first increment).
