@@ -10,7 +10,7 @@
 //! [`DetachedConsumer`] and [`DetachedProducer`] move that wait to a thread of their own.
 //! Dropping them never blocks; `close` waits, but only as long as the caller allows.
 
-use rdkafka::consumer::{ConsumerContext, DefaultConsumerContext, StreamConsumer};
+use rdkafka::consumer::{Consumer, ConsumerContext, DefaultConsumerContext, StreamConsumer};
 use rdkafka::producer::{FutureProducer, Producer};
 use std::ops::Deref;
 use std::time::Duration;
@@ -42,11 +42,22 @@ impl<C: ConsumerContext + 'static> DetachedConsumer<C> {
     }
 }
 
-/// Drops `consumer` on a new thread; the receiver hears when that is done.
+/// Unsubscribes and drops `consumer` on a new thread; the receiver hears when that is done.
+///
+/// Unsubscribing first is what makes a consumer holding no partitions leave its group under
+/// the cooperative protocol: librdkafka 2.12's close alone sends no LeaveGroup then (its
+/// `rd_kafka_cgrp_revoke_all_rejoin` has nothing to revoke and returns early: "consumer is
+/// terminating, skipping rejoin"), and the member lingers in the group until its session
+/// times out, a leader that nobody else can sync with. `rd_kafka_unsubscribe` takes the
+/// other path ("Current assignment is empty", no subscription left: leave). It blocks until
+/// librdkafka has taken it in, hence here, on the closing thread.
 fn close_on_own_thread<C: ConsumerContext + 'static>(
     consumer: StreamConsumer<C>,
 ) -> oneshot::Receiver<()> {
-    on_own_thread("kafka-consumer-close", move || drop(consumer))
+    on_own_thread("kafka-consumer-close", move || {
+        consumer.unsubscribe();
+        drop(consumer);
+    })
 }
 
 /// Runs `work` on a new thread named `name`; the receiver hears when it is done.

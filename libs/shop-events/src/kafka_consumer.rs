@@ -23,9 +23,11 @@ pub(crate) fn subscribed_consumer(
         // Offsets are committed by hand, after the database commit.
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
-        // The eager protocol (librdkafka's default), not `cooperative-sticky`: with the
-        // latter, groups did not resume after tansu lost everything (the orders drill
-        // `after_the_broker_lost_everything…` failed 3 times of 3; eager passes).
+        // Cooperative rebalancing (#13): a rebalance moves only the partitions that change
+        // hands, the others keep being consumed meanwhile. The rebalance callbacks then
+        // report increments (see `post_rebalance`), and a client holding no partitions
+        // must unsubscribe to leave its group (see `closing::close_on_own_thread`).
+        .set("partition.assignment.strategy", "cooperative-sticky")
         .set(
             "fetch.wait.max.ms",
             kafka.fetch_wait.as_millis().to_string(),
@@ -73,14 +75,20 @@ impl ClientContext for ConsumerStats {
 }
 
 impl ConsumerContext for ConsumerStats {
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        // Under the cooperative protocol `Assign` and `Revoke` list only the partitions
+        // added or taken away; rdkafka's `rebalance` has applied them (incremental_assign,
+        // incremental_unassign) before this runs, so the client's assignment is the total.
+        let held = consumer.assignment().map_or(0, |held| held.count());
         match rebalance {
             Rebalance::Assign(partitions) => {
-                tracing::info!(group = %self.group, partitions = partitions.count(), "partitions assigned");
-                self.assignment.set(self.client_id, partitions.count());
+                tracing::info!(group = %self.group, added = partitions.count(), held, "partitions assigned");
+                self.assignment.set(self.client_id, held);
             }
-            // The eager protocol revokes everything before each new assignment.
-            Rebalance::Revoke(_) => self.assignment.set(self.client_id, 0),
+            Rebalance::Revoke(partitions) => {
+                tracing::info!(group = %self.group, removed = partitions.count(), held, "partitions revoked");
+                self.assignment.set(self.client_id, held);
+            }
             Rebalance::Error(error) => {
                 tracing::warn!(group = %self.group, %error, "rebalance failed");
             }
