@@ -6,7 +6,7 @@ use crate::backoff::{Backoff, sleep_unless_cancelled};
 use crate::envelope::EnvelopeHead;
 use crate::handler::{ConsumerSettings, Handler, HandlerError};
 use crate::headers::{self, HeaderExtractor};
-use crate::kafka_consumer::{ConsumerStats, subscribed_consumer};
+use crate::kafka_consumer::{ConsumerStats, group_consumer, subscribe, subscribed_consumer};
 use crate::stall::StallWatch;
 use crate::{DetachedConsumer, Envelope, Event, EventsError, KafkaConfig, kafka, topics};
 use futures::FutureExt;
@@ -157,7 +157,7 @@ impl<H: Handler> EventConsumer<H> {
                     .is_stuck(&self.kafka, &self.group_id, &self.subscribed)
                     .await
                 {
-                    self.renew_client();
+                    self.renew_client(&shutdown).await;
                 }
                 continue;
             };
@@ -225,25 +225,36 @@ impl<H: Handler> EventConsumer<H> {
         }
     }
 
-    /// Replaces the Kafka client with a new one in the same group (see [`StallWatch`]); the
-    /// old one leaves the group on a thread of its own.
-    fn renew_client(&mut self) {
-        match subscribed_consumer(
-            &self.kafka,
-            &self.group_id,
-            &self.subscribed,
-            &self.assignment,
-        ) {
-            Ok(fresh) => {
-                metrics::counter!("kafka_consumers_renewed_total", "group" => self.group_id.clone())
-                    .increment(1);
-                tracing::warn!(group = %self.group_id, "made a new Kafka consumer");
-                drop(std::mem::replace(&mut self.consumer, fresh));
-            }
+    /// Replaces the Kafka client with a new one in the same group (see [`StallWatch`]).
+    ///
+    /// The old client leaves the group (waiting at most [`CLOSE_PATIENCE`]) before the new
+    /// one asks to join it. The other way round, the new member's join starts a rebalance,
+    /// and tansu 0.6 keeps a leader that leaves during a rebalance as the group's leader
+    /// (`Inner<Forming>::leave` does not clear it): every member's SyncGroup is then refused
+    /// with `REBALANCE_IN_PROGRESS`, for good.
+    async fn renew_client(&mut self, shutdown: &CancellationToken) {
+        let fresh = match group_consumer(&self.kafka, &self.group_id, &self.assignment) {
+            Ok(fresh) => fresh,
             Err(error) => {
                 tracing::error!(%error, group = %self.group_id, "cannot make a new Kafka consumer");
+                return;
             }
+        };
+        let old = std::mem::replace(&mut self.consumer, fresh);
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            left = old.close(CLOSE_PATIENCE) => if !left {
+                tracing::warn!(group = %self.group_id, "the replaced Kafka consumer did not leave its group in time");
+            },
         }
+        if let Err(error) = subscribe(&self.consumer, &self.subscribed, &self.assignment) {
+            // Not in the group: the next stall check makes another client.
+            tracing::error!(%error, group = %self.group_id, "cannot subscribe a new Kafka consumer");
+            return;
+        }
+        metrics::counter!("kafka_consumers_renewed_total", "group" => self.group_id.clone())
+            .increment(1);
+        tracing::warn!(group = %self.group_id, "made a new Kafka consumer");
     }
 
     fn resubscribe(&self) {

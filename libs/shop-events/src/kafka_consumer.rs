@@ -16,6 +16,30 @@ pub(crate) fn subscribed_consumer(
     topics: &[String],
     assignment: &Assignment,
 ) -> Result<DetachedConsumer<ConsumerStats>, EventsError> {
+    let consumer = group_consumer(kafka, group_id, assignment)?;
+    subscribe(&consumer, topics, assignment)?;
+    Ok(consumer)
+}
+
+/// Subscribes `consumer` (from [`group_consumer`]) to `topics`: it joins its group, and
+/// reports its partitions to `assignment` from now on.
+pub(crate) fn subscribe(
+    consumer: &DetachedConsumer<ConsumerStats>,
+    topics: &[String],
+    assignment: &Assignment,
+) -> Result<(), EventsError> {
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&names)?;
+    assignment.take_over(consumer.context().client_id);
+    Ok(())
+}
+
+/// A new librdkafka consumer for `group_id`, not subscribed yet (not in the group).
+pub(crate) fn group_consumer(
+    kafka: &KafkaConfig,
+    group_id: &str,
+    assignment: &Assignment,
+) -> Result<DetachedConsumer<ConsumerStats>, EventsError> {
     let client_id = assignment.issue_client_id();
     let consumer: StreamConsumer<ConsumerStats> = kafka::client_config(kafka)
         .set("group.id", group_id)
@@ -41,9 +65,6 @@ pub(crate) fn subscribed_consumer(
             assignment: assignment.clone(),
             client_id,
         })?;
-    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-    consumer.subscribe(&names)?;
-    assignment.take_over(client_id);
     Ok(DetachedConsumer::new(consumer))
 }
 
