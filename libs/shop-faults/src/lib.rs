@@ -27,7 +27,9 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shop_auth::{AdminOnly, Verifier};
 use shop_config::{ConfigError, Env};
-use shop_server::{Json, Problem, Readiness, ServiceBuilder, Validation};
+use shop_server::{
+    Application, Json, Problem, Readiness, ServerConfig, ServiceBuilder, ServiceInfo, Validation,
+};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
@@ -125,6 +127,23 @@ impl Faults {
             .api(api.layer(axum::middleware::from_fn_with_state(self.clone(), inject)))
             .pages(self.router(verifier))
             .readiness(self.readiness(readiness))
+    }
+
+    /// The end of a service's start-up: `api` served as `service`, with the standard
+    /// endpoints and middleware of [`ServiceBuilder`] and the faults of [`Faults::install`],
+    /// bound to `server`'s address.
+    pub async fn serve(
+        &self,
+        service: ServiceInfo,
+        server: &ServerConfig,
+        api: OpenApiRouter,
+        readiness: Readiness,
+        verifier: Verifier,
+    ) -> std::io::Result<Application> {
+        let builder = ServiceBuilder::new(service).settings(server.http.clone());
+        self.install(builder, api, readiness, verifier)
+            .bind(server.listen_addr)
+            .await
     }
 
     /// `/ops/faults`, guarded by `verifier` (admins only); no routes at all when disabled.

@@ -7,10 +7,9 @@ use axum::extract::FromRef;
 use shop_auth::Verifier;
 use shop_events::{Backbone, topics};
 use shop_faults::Faults;
-use shop_server::{Application, ServiceBuilder, ServiceInfo};
+use shop_server::{Application, ServiceInfo};
 use sqlx::PgPool;
 use std::time::Duration;
-use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: ServiceInfo = ServiceInfo {
     name: "catalog",
@@ -30,14 +29,10 @@ pub struct AppState {
     pub read_model: ReadModel,
 }
 
-/// The service's contract: every route here appears in `/openapi.json`.
-pub fn api() -> OpenApiRouter<AppState> {
-    routes::router()
-}
-
-/// The OpenAPI document, built from the code alone (compared with `openapi.json` by a test).
+/// The service's contract, built from the code alone: every route of `routes::router()`
+/// (compared with the committed `openapi.json` by a test).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    shop_server::openapi_document(SERVICE, api())
+    shop_server::openapi_document(SERVICE, routes::router())
 }
 
 /// Connects to the database and applies migrations (the catalog's, then the event
@@ -78,10 +73,14 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         verifier: verifier.clone(),
         read_model: read_model.clone(),
     };
-    let service = ServiceBuilder::new(SERVICE).settings(config.server.http);
     let app = Faults::new(config.faults)
-        .install(service, api().with_state(state), readiness, verifier)
-        .bind(config.server.listen_addr)
+        .serve(
+            SERVICE,
+            &config.server,
+            routes::router().with_state(state),
+            readiness,
+            verifier,
+        )
         .await?;
     let mut background = backbone.into_background();
     background

@@ -11,7 +11,6 @@ use shop_events::Backbone;
 use shop_faults::Faults;
 use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
 use sqlx::PgPool;
-use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: ServiceInfo = ServiceInfo {
     name: "recommendations",
@@ -26,14 +25,10 @@ pub struct AppState {
     pub verifier: Verifier,
 }
 
-/// The service's contract: every route here appears in `/openapi.json`.
-pub fn api() -> OpenApiRouter<AppState> {
-    routes::router()
-}
-
-/// The OpenAPI document, built from the code alone (compared with `openapi.json` by a test).
+/// The service's contract, built from the code alone: every route of `routes::router()`
+/// (compared with the committed `openapi.json` by a test).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    shop_server::openapi_document(SERVICE, api())
+    shop_server::openapi_document(SERVICE, routes::router())
 }
 
 /// Connects to the database, applies migrations, creates the topics (if the broker
@@ -76,5 +71,10 @@ fn service(config: &Config, pool: PgPool, readiness: Readiness) -> ServiceBuilde
         verifier: verifier.clone(),
     };
     let service = ServiceBuilder::new(SERVICE).settings(config.server.http.clone());
-    Faults::new(config.faults).install(service, api().with_state(state), readiness, verifier)
+    Faults::new(config.faults).install(
+        service,
+        routes::router().with_state(state),
+        readiness,
+        verifier,
+    )
 }

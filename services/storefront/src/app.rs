@@ -10,7 +10,6 @@ use shop_faults::Faults;
 use shop_http::ServiceClient;
 use shop_server::{Application, Readiness, ServiceBuilder, ServiceInfo};
 use std::time::Duration;
-use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: ServiceInfo = ServiceInfo {
     name: "storefront",
@@ -72,13 +71,9 @@ impl AppState {
     }
 }
 
-/// The storefront's own JSON contract (its web pages are outside it).
-pub fn api() -> OpenApiRouter<AppState> {
-    routes::router()
-}
-
+/// The storefront's own JSON contract (`routes::router()`; its web pages are outside it).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    shop_server::openapi_document(SERVICE, api())
+    shop_server::openapi_document(SERVICE, routes::router())
 }
 
 /// Builds the state and binds the listener. The storefront is ready as soon as it runs:
@@ -96,7 +91,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     let app = faults
         .install(
             service,
-            api().with_state(state),
+            routes::router().with_state(state),
             Readiness::default(),
             config.auth.verifier(),
         )

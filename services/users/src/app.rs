@@ -10,10 +10,9 @@ use axum::extract::FromRef;
 use shop_auth::Verifier;
 use shop_events::Backbone;
 use shop_faults::Faults;
-use shop_server::{Application, ServiceBuilder, ServiceInfo};
+use shop_server::{Application, ServiceInfo};
 use sqlx::PgPool;
 use std::sync::Arc;
-use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: ServiceInfo = ServiceInfo {
     name: "users",
@@ -34,14 +33,10 @@ pub struct AppState {
     pub sign_in_limits: Limits,
 }
 
-/// The service's contract: every route here appears in `/openapi.json`.
-pub fn api() -> OpenApiRouter<AppState> {
-    routes::router()
-}
-
-/// The OpenAPI document, built from the code alone (compared with `openapi.json` by a test).
+/// The service's contract, built from the code alone: every route of `routes::router()`
+/// (compared with the committed `openapi.json` by a test).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    shop_server::openapi_document(SERVICE, api())
+    shop_server::openapi_document(SERVICE, routes::router())
 }
 
 /// Connects to the database, applies migrations, creates the topics (if the broker
@@ -68,10 +63,14 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         sign_in_limits: config.sign_in_limits,
     };
     let verifier = state.verifier.clone();
-    let service = ServiceBuilder::new(SERVICE).settings(config.server.http);
     let app = Faults::new(config.faults)
-        .install(service, api().with_state(state), readiness, verifier)
-        .bind(config.server.listen_addr)
+        .serve(
+            SERVICE,
+            &config.server,
+            routes::router().with_state(state),
+            readiness,
+            verifier,
+        )
         .await?;
     let background = backbone.into_background();
     Ok(app.with_background(background))

@@ -7,9 +7,8 @@ use axum::extract::FromRef;
 use shop_auth::Verifier;
 use shop_events::Backbone;
 use shop_faults::Faults;
-use shop_server::{Application, ServiceBuilder, ServiceInfo};
+use shop_server::{Application, ServiceInfo};
 use sqlx::PgPool;
-use utoipa_axum::router::OpenApiRouter;
 
 pub const SERVICE: ServiceInfo = ServiceInfo {
     name: "{{name}}",
@@ -24,14 +23,10 @@ pub struct AppState {
     pub verifier: Verifier,
 }
 
-/// The service's contract: every route here appears in `/openapi.json`.
-pub fn api() -> OpenApiRouter<AppState> {
-    routes::router()
-}
-
-/// The OpenAPI document, built from the code alone (compared with `openapi.json` by a test).
+/// The service's contract, built from the code alone: every route of `routes::router()`
+/// (compared with the committed `openapi.json` by a test).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    shop_server::openapi_document(SERVICE, api())
+    shop_server::openapi_document(SERVICE, routes::router())
 }
 
 /// Connects to the database, applies migrations, creates the topics (if the broker
@@ -47,10 +42,8 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         db: pool,
         verifier: verifier.clone(),
     };
-    let service = ServiceBuilder::new(SERVICE).settings(config.server.http.clone());
     let app = Faults::new(config.faults)
-        .install(service, api().with_state(state), readiness, verifier)
-        .bind(config.server.listen_addr)
+        .serve(SERVICE, &config.server, routes::router().with_state(state), readiness, verifier)
         .await?;
     Ok(app.with_background(backbone.into_background()))
 }
