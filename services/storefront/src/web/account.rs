@@ -1,13 +1,15 @@
-//! Register, log in, log out.
+//! Register, log in, log out: the forms, and the session cookie written or cleared.
 //!
-//! The users service checks the password and issues the access token; the storefront keeps
-//! it in the signed, HttpOnly session cookie and sends it on as a bearer token.
+//! What is asked of the users service (the account, the token, its revocation) is in
+//! `crate::actions::account`; this module turns its answers into cookies, redirects and
+//! pages.
 
+use crate::actions::account;
 use crate::app::AppState;
-use crate::forward::{X_FORWARDED_FOR, forwarded_for};
+use crate::forward::forwarded_for;
 use crate::web::form::Form;
 use crate::web::layout::{csrf_field, page};
-use crate::web::session::{self, Account, SESSION_COOKIE, Session};
+use crate::web::session::{self, SESSION_COOKIE, Session};
 use crate::web::{PageError, SESSION_MAX_AGE_SECONDS, Visitor};
 use axum::Extension;
 use axum::extract::State;
@@ -16,8 +18,6 @@ use http::header::SET_COOKIE;
 use http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode};
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::json;
-use shop_http::{CallError, RawResponse};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Registration {
@@ -35,56 +35,6 @@ pub struct SignIn {
     email: String,
     #[serde(default)]
     password: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct AccessToken {
-    access_token: String,
-    expires_in: u64,
-}
-
-#[derive(Debug, Deserialize)]
-struct Me {
-    id: uuid::Uuid,
-    name: String,
-    role: String,
-}
-
-/// The part of a problem+json a form shows: its detail, and each field's message.
-#[derive(Debug, Default, Deserialize)]
-struct Refusal {
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    detail: Option<String>,
-    #[serde(default)]
-    errors: Vec<FieldRefusal>,
-}
-
-#[derive(Debug, Deserialize)]
-struct FieldRefusal {
-    field: String,
-    message: String,
-}
-
-impl Refusal {
-    fn of(answer: &RawResponse) -> Self {
-        serde_json::from_slice(&answer.body).unwrap_or_else(|_| Self {
-            title: "The request was refused".to_owned(),
-            ..Self::default()
-        })
-    }
-
-    fn messages(&self) -> Vec<String> {
-        if self.errors.is_empty() {
-            vec![self.detail.clone().unwrap_or_else(|| self.title.clone())]
-        } else {
-            self.errors
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect()
-        }
-    }
 }
 
 pub async fn register_form(Extension(visitor): Extension<Visitor>) -> Markup {
@@ -170,13 +120,8 @@ pub async fn register(
     extensions: Extensions,
     Form(form): Form<Registration>,
 ) -> Result<Response, PageError> {
-    let request = state
-        .users
-        .request(Method::POST, "/v1/users")
-        .json(&json!({ "name": form.name, "email": form.email, "password": form.password }));
-    let answer = state.users.send_raw(request).await?;
-    if !answer.status.is_success() {
-        let errors = refusal_messages(&answer)?;
+    let created = account::register(&state, &form.name, &form.email, &form.password).await?;
+    if let Err(errors) = created {
         let page = register_page(&visitor, &form, &errors);
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
@@ -218,17 +163,8 @@ pub async fn logout(
     Extension(visitor): Extension<Visitor>,
     Form(_): Form<serde::de::IgnoredAny>,
 ) -> Response {
-    if let Some(account) = &visitor.session.account {
-        let revoke = state
-            .users
-            .request(Method::DELETE, "/v1/sessions/current")
-            .bearer_auth(&account.access_token);
-        if let Err(error) = state.users.send(revoke).await {
-            // The visitor still leaves: this browser forgets the session. A copy of its
-            // cookie stays good until the token expires; say so.
-            tracing::warn!(%error, "signing out: the token could not be revoked");
-            metrics::counter!("storefront_sign_out_unrevoked_total").increment(1);
-        }
+    if let Some(signed_in) = &visitor.session.account {
+        account::sign_out(&state, signed_in).await;
     }
     let cookie = state.cookies.write(
         SESSION_COOKIE,
@@ -297,58 +233,15 @@ async fn sign_in(
     password: &str,
     client: Option<HeaderValue>,
 ) -> Result<Result<Response, Vec<String>>, PageError> {
-    let mut request = state
-        .users
-        .request(Method::POST, "/v1/sessions")
-        .json(&json!({ "email": email, "password": password }));
-    if let Some(client) = client {
-        request = request.header(X_FORWARDED_FOR, client);
-    }
-    let answer = state.users.send_raw(request).await?;
-    if !answer.status.is_success() {
-        return refusal_messages(&answer).map(Err);
-    }
-    let token: AccessToken = serde_json::from_slice(&answer.body)
-        .map_err(|error| PageError::BadUpstreamAnswer(error.to_string()))?;
-    let me: Me = state
-        .users
-        .send(
-            state
-                .users
-                .request(Method::GET, "/v1/users/me")
-                .bearer_auth(&token.access_token),
-        )
-        .await?
-        .json()
-        .await
-        .map_err(|error| PageError::BadUpstreamAnswer(error.to_string()))?;
-    let now = session::now();
-    let session = Session::signed_in(Account {
-        id: me.id,
-        name: me.name,
-        role: me.role,
-        access_token: token.access_token,
-        expires_at: now.saturating_add(i64::try_from(token.expires_in).unwrap_or(i64::MAX)),
-        checked_at: now,
-    });
+    let signed_in = match account::sign_in(state, email, password, client).await? {
+        Ok(signed_in) => signed_in,
+        Err(errors) => return Ok(Err(errors)),
+    };
     // The session lasts as long as its token.
     let cookie = state
         .cookies
-        .write(SESSION_COOKIE, &session, token.expires_in);
+        .write(SESSION_COOKIE, &signed_in.session, signed_in.lasts_seconds);
     Ok(Ok(with_cookie(Redirect::to("/").into_response(), &cookie)))
-}
-
-/// A 4xx answer's messages for the form; anything else is the service failing.
-fn refusal_messages(answer: &RawResponse) -> Result<Vec<String>, PageError> {
-    if answer.status.is_client_error() {
-        Ok(Refusal::of(answer).messages())
-    } else {
-        Err(PageError::Upstream(CallError::Status {
-            service: "users",
-            status: answer.status,
-            body: String::from_utf8_lossy(&answer.body).into_owned(),
-        }))
-    }
 }
 
 pub fn with_cookie(mut response: Response, cookie: &str) -> Response {

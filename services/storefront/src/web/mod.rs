@@ -8,7 +8,7 @@
 mod account;
 mod assets;
 pub mod catalog;
-mod error;
+pub(crate) mod error;
 mod form;
 mod layout;
 mod ops;

@@ -1,5 +1,6 @@
 //! The cart (a signed cookie), checkout, an order's page, and the order history.
 
+use crate::actions::checkout;
 use crate::app::AppState;
 use crate::web::account::with_cookie;
 use crate::web::catalog::{self, Money, Page, Product};
@@ -14,7 +15,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::Method;
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 /// How often a pending order's page reloads itself, in seconds.
@@ -164,11 +164,6 @@ fn signed_in(visitor: &Visitor) -> Result<&Account, PageError> {
     visitor.session.account.as_ref().ok_or(PageError::SignIn)
 }
 
-#[derive(Debug, Deserialize)]
-struct Placed {
-    id: Uuid,
-}
-
 /// `POST /checkout`: places the cart's order under the cart's idempotency key, empties the
 /// cart, and shows the order.
 pub async fn checkout(
@@ -180,28 +175,9 @@ pub async fn checkout(
     if visitor.cart.lines.is_empty() {
         return Ok(Redirect::to("/cart").into_response());
     }
-    let items: Vec<_> = visitor
-        .cart
-        .lines
-        .iter()
-        .map(|l| json!({ "product_id": l.product_id, "quantity": l.quantity }))
-        .collect();
-    let request = state
-        .orders
-        .request(Method::POST, "/v1/orders")
-        .bearer_auth(&account.access_token)
-        .header("idempotency-key", visitor.cart.checkout_key.to_string())
-        .json(&json!({ "items": items }));
-    let placed: Placed = state
-        .orders
-        .send(request)
-        .await
-        .map_err(signed_out_on_401)?
-        .json()
-        .await
-        .map_err(|error| PageError::BadUpstreamAnswer(error.to_string()))?;
+    let order_id = checkout::place_order(&state, account, &visitor.cart).await?;
     let emptied = state.cookies.remove(CART_COOKIE);
-    let to = format!("/orders/{}", placed.id);
+    let to = format!("/orders/{order_id}");
     Ok(with_cookie(Redirect::to(&to).into_response(), &emptied))
 }
 
