@@ -251,8 +251,14 @@ struct Edit {
 impl Edit {
     fn apply(&self, root: &Path, names: &Names) -> anyhow::Result<()> {
         let path = root.join(self.file);
-        let mut content =
+        let content =
             std::fs::read_to_string(&path).with_context(|| format!("reading {}", self.file))?;
+        let edited = self.edited(content, names)?;
+        std::fs::write(&path, edited).with_context(|| format!("writing {}", self.file))
+    }
+
+    /// `content` with the new service's text inserted at the anchor.
+    fn edited(&self, mut content: String, names: &Names) -> anyhow::Result<String> {
         let text = names.fill(self.text);
         let unique = |needle: &str| -> anyhow::Result<usize> {
             let mut found = content.match_indices(needle);
@@ -279,9 +285,7 @@ impl Edit {
                         names.name
                     );
                 }
-                let content = content.replace(needle, &format!("{needle}{text}"));
-                return std::fs::write(&path, content)
-                    .with_context(|| format!("writing {}", self.file));
+                return Ok(content.replace(needle, &format!("{needle}{text}")));
             }
             Anchor::After(needle) => unique(needle)? + needle.len(),
             Anchor::Before(needle) => unique(needle)?,
@@ -299,7 +303,7 @@ impl Edit {
             Anchor::End => content.len(),
         };
         content.insert_str(at, &text);
-        std::fs::write(&path, content).with_context(|| format!("writing {}", self.file))
+        Ok(content)
     }
 }
 
@@ -724,4 +728,92 @@ async fn up_serves(mut up: Command, name: &str, port: u16) -> anyhow::Result<()>
     outcome?;
     progress::done(&format!("{name} ready at {url}; `up` stopped ({stopped})"));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(name: &str, port: u16) -> Names {
+        Names {
+            name: name.to_owned(),
+            camel: name[..1].to_ascii_uppercase() + &name[1..],
+            upper: name.to_ascii_uppercase(),
+            port,
+            migration: "20270101000000".to_owned(),
+        }
+    }
+
+    /// Every anchor of [`WIRING`] is where the edit expects it in this workspace: a file
+    /// that changed shape fails here, long before the drill.
+    #[test]
+    fn every_anchor_is_in_place_and_two_services_can_be_added() {
+        let root = workspace::root();
+        for edit in WIRING {
+            let content = std::fs::read_to_string(root.join(edit.file)).unwrap();
+            let once = edit
+                .edited(content.clone(), &names("wishlist", 8085))
+                .unwrap();
+            assert!(
+                once.len() > content.len(),
+                "{}: nothing inserted",
+                edit.file
+            );
+            // The anchors stay: a second new service goes in beside the first.
+            let twice = edit.edited(once.clone(), &names("shipping", 8086)).unwrap();
+            assert!(
+                twice.len() > once.len(),
+                "{}: no room for a second",
+                edit.file
+            );
+        }
+    }
+
+    #[test]
+    fn an_anchor_that_is_missing_or_ambiguous_names_the_file() {
+        let edit = Edit {
+            file: "some/file.yaml",
+            anchor: Anchor::After("anchor\n"),
+            text: "{{name}}\n",
+        };
+        let missing = edit.edited("nothing here\n".to_owned(), &names("wishlist", 8085));
+        assert!(
+            missing
+                .unwrap_err()
+                .to_string()
+                .starts_with("some/file.yaml: no `anchor`")
+        );
+        let twice = edit.edited("anchor\nanchor\n".to_owned(), &names("wishlist", 8085));
+        assert!(twice.unwrap_err().to_string().contains("more than once"));
+        let once = edit.edited("a\nanchor\nb\n".to_owned(), &names("wishlist", 8085));
+        assert_eq!(once.unwrap(), "a\nanchor\nwishlist\nb\n");
+    }
+
+    #[test]
+    fn placeholders_are_filled_in_every_spelling() {
+        let filled = names("wishlist", 8085)
+            .fill("{{name}} {{Name}}Error {{NAME}}_DB {{port}} {{migration}}_x.sql");
+        assert_eq!(
+            filled,
+            "wishlist WishlistError WISHLIST_DB 8085 20270101000000_x.sql"
+        );
+    }
+
+    #[test]
+    fn a_name_must_be_a_new_lowercase_word() {
+        for refused in [
+            "Wishlist",
+            "wish-list",
+            "9lives",
+            "ab",
+            "shop",
+            "catalog",
+            "tokio",
+            "serde",
+        ] {
+            assert!(check_name(refused).is_err(), "{refused} was accepted");
+        }
+        assert!(check_name("wishlist").is_ok());
+        assert_eq!(next_port(), 8085, "after recommendations' 8084");
+    }
 }
