@@ -73,14 +73,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         verifier: verifier.clone(),
         read_model: read_model.clone(),
     };
+    let api = routes::router().with_state(state);
     let app = Faults::new(config.faults)
-        .serve(
-            SERVICE,
-            &config.server,
-            routes::router().with_state(state),
-            readiness,
-            verifier,
-        )
+        .serve(SERVICE, &config.server, api, readiness, verifier)
         .await?;
     let mut background = backbone.into_background();
     background

@@ -65,14 +65,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         catalog: Catalog::new(&config.catalog_url, config.catalog_timeout),
         verifier: verifier.clone(),
     };
+    let api = routes::router().with_state(state);
     let app = Faults::new(config.faults)
-        .serve(
-            SERVICE,
-            &config.server,
-            routes::router().with_state(state),
-            readiness,
-            verifier,
-        )
+        .serve(SERVICE, &config.server, api, readiness, verifier)
         .await?
         .with_background(background);
     Ok(app)

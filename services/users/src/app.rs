@@ -63,14 +63,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         sign_in_limits: config.sign_in_limits,
     };
     let verifier = state.verifier.clone();
+    let api = routes::router().with_state(state);
     let app = Faults::new(config.faults)
-        .serve(
-            SERVICE,
-            &config.server,
-            routes::router().with_state(state),
-            readiness,
-            verifier,
-        )
+        .serve(SERVICE, &config.server, api, readiness, verifier)
         .await?;
     let background = backbone.into_background();
     Ok(app.with_background(background))

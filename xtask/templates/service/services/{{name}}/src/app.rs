@@ -42,8 +42,9 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         db: pool,
         verifier: verifier.clone(),
     };
+    let api = routes::router().with_state(state);
     let app = Faults::new(config.faults)
-        .serve(SERVICE, &config.server, routes::router().with_state(state), readiness, verifier)
+        .serve(SERVICE, &config.server, api, readiness, verifier)
         .await?;
     Ok(app.with_background(backbone.into_background()))
 }
