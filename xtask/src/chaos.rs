@@ -147,7 +147,7 @@ async fn start(service: &Service) -> anyhow::Result<()> {
     }
     progress::step(&format!("chaos: starting {}", service.name));
     let binary = workspace::target_dir().join("debug").join(service.name);
-    let env = services::local_env(postgres::SHOP_DATABASE);
+    let env = services::local_env(&postgres::shop_database());
     let log_path = workspace::state_dir()
         .join("logs")
         .join(format!("{}.log", service.name));

@@ -163,7 +163,7 @@ async fn up(args: &[String]) -> anyhow::Result<()> {
     progress::step("building the services");
     services::build_these(&selected)?;
     progress::step("starting the services");
-    let env = services::local_env(postgres::SHOP_DATABASE);
+    let env = services::local_env(&postgres::shop_database());
     let mut running = services::start(&selected, services::on_host(&env))?;
     let ready = services::wait_until_ready(&running).await;
     if let Err(error) = ready {

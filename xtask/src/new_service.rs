@@ -19,7 +19,7 @@
 //! Written by hand on purpose: the lesson is which files know about every service, and
 //! [`WIRING`] is their list.
 
-use crate::{progress, services, workspace};
+use crate::{postgres, progress, services, workspace};
 use anyhow::{Context, bail};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -614,12 +614,42 @@ async fn drill(name: &str) -> anyhow::Result<()> {
         validate
     })?;
     progress::step(&format!("cargo xtask up --only {name}, in the copy"));
-    up_serves(cargo(&["xtask", "up", "--only", name]), name, port).await?;
+    // On a database of its own: the demo's `shop` never holds the drill's schema.
+    let database = format!("harbor_test_new_service_{}", std::process::id());
+    let mut up = cargo(&["xtask", "up", "--only", name]);
+    up.env("SHOP_DATABASE", &database);
+    let served = up_serves(up, name, port).await;
+    let admin = postgres::admin_url();
+    shop_db::provision::drop_database(&admin, &database).await?;
+    served?;
+    forget_role(&admin, &shop_db::provision::role_for(name)).await;
     std::fs::remove_dir_all(&scratch)?;
     progress::done(&format!(
         "a new service `{name}` builds, passes its tests and deploy checks, and runs"
     ));
     Ok(())
+}
+
+/// Drops the role the copy's provisioning made (roles belong to the whole server). The
+/// databases it had rights in are gone by now; if one is left (an interrupted test's), the
+/// role stays and says so, harmless.
+async fn forget_role(admin_url: &str, role: &str) {
+    use sqlx::{ConnectOptions, Connection};
+    let dropped = async {
+        let mut admin = admin_url
+            .parse::<sqlx::postgres::PgConnectOptions>()?
+            .connect()
+            .await?;
+        let statement = format!("DROP ROLE IF EXISTS \"{role}\"");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&mut admin)
+            .await?;
+        admin.close().await
+    }
+    .await;
+    if let Err(error) = dropped {
+        progress::note(&format!("role {role} kept: {error}"));
+    }
 }
 
 /// Copies the files git knows of (committed or not, ignored ones left out) from `root`.

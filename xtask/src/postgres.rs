@@ -10,7 +10,12 @@ use std::process::Command;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub const SHOP_DATABASE: &str = "shop";
+/// The database `up` provisions and runs the services on: `SHOP_DATABASE` (as
+/// `deploy/postgres/provision.sh` reads it), `shop` by default. The new-service drill
+/// gives its `up` a database of its own, so that the demo's is never touched.
+pub fn shop_database() -> String {
+    std::env::var("SHOP_DATABASE").unwrap_or_else(|_| "shop".to_owned())
+}
 
 pub fn admin_url() -> String {
     std::env::var("DATABASE_ADMIN_URL")
@@ -73,7 +78,7 @@ pub async fn ensure_running() -> anyhow::Result<()> {
 /// database (a chaos monkey stopped mid-outage) is connected again first.
 pub async fn provision_shop() -> anyhow::Result<shop_db::provision::Report> {
     reconnect_shop().await?;
-    shop_db::provision::provision(&admin_url(), SHOP_DATABASE)
+    shop_db::provision::provision(&admin_url(), &shop_database())
         .await
         .context("provisioning the shop database")
 }
@@ -84,7 +89,8 @@ pub async fn provision_shop() -> anyhow::Result<shop_db::provision::Report> {
 pub async fn disconnect_shop() -> anyhow::Result<()> {
     let mut admin = PgConnectOptions::from_str(&admin_url())?.connect().await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "ALTER DATABASE {SHOP_DATABASE} WITH ALLOW_CONNECTIONS false"
+        "ALTER DATABASE {} WITH ALLOW_CONNECTIONS false",
+        shop_database()
     )))
     .execute(&mut admin)
     .await?;
@@ -92,7 +98,7 @@ pub async fn disconnect_shop() -> anyhow::Result<()> {
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
          WHERE datname = $1 AND pid <> pg_backend_pid()",
     )
-    .bind(SHOP_DATABASE)
+    .bind(shop_database())
     .execute(&mut admin)
     .await?;
     Ok(())
@@ -106,7 +112,7 @@ pub async fn top_up_stock(
     units: i32,
 ) -> anyhow::Result<Vec<(uuid::Uuid, i64)>> {
     let mut shop = PgConnectOptions::from_str(&admin_url())?
-        .database(SHOP_DATABASE)
+        .database(&shop_database())
         .connect()
         .await?;
     let rows: Vec<(uuid::Uuid, i32)> = sqlx::query_as(
@@ -129,12 +135,13 @@ pub async fn reconnect_shop() -> anyhow::Result<()> {
     let mut admin = PgConnectOptions::from_str(&admin_url())?.connect().await?;
     let closed: Option<bool> =
         sqlx::query_scalar("SELECT NOT datallowconn FROM pg_database WHERE datname = $1")
-            .bind(SHOP_DATABASE)
+            .bind(shop_database())
             .fetch_optional(&mut admin)
             .await?;
     if closed == Some(true) {
         sqlx::query(sqlx::AssertSqlSafe(format!(
-            "ALTER DATABASE {SHOP_DATABASE} WITH ALLOW_CONNECTIONS true"
+            "ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
+            shop_database()
         )))
         .execute(&mut admin)
         .await?;
