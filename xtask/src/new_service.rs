@@ -21,6 +21,7 @@
 
 use crate::{postgres, progress, services, workspace};
 use anyhow::{Context, bail};
+use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -143,6 +144,9 @@ fn next_port() -> u16 {
 fn generate(name: &str) -> anyhow::Result<()> {
     let names = Names::new(name)?;
     let root = workspace::root();
+    // Every insertion is made in memory first: a file without its anchor stops the command
+    // before anything is written.
+    let wired = wired(&root, &names)?;
     progress::step(&format!(
         "the service's own files: services/{name}/ and its Kubernetes files"
     ));
@@ -150,14 +154,10 @@ fn generate(name: &str) -> anyhow::Result<()> {
     progress::done(&format!("{} files", made.len()));
 
     progress::step("its lines in the files that list every service");
-    for edit in WIRING {
-        edit.apply(&root, &names)?;
+    for (path, content) in &wired {
+        std::fs::write(path, content).with_context(|| format!("writing {}", path.display()))?;
     }
-    progress::done(&format!(
-        "{} places in {} files",
-        WIRING.len(),
-        wired_files().len()
-    ));
+    progress::done(&format!("{} places in {} files", WIRING.len(), wired.len()));
     let sync = root.join("deploy/sync-k8s-files.sh");
     workspace::run({
         let mut command = Command::new("bash");
@@ -249,14 +249,6 @@ struct Edit {
 }
 
 impl Edit {
-    fn apply(&self, root: &Path, names: &Names) -> anyhow::Result<()> {
-        let path = root.join(self.file);
-        let content =
-            std::fs::read_to_string(&path).with_context(|| format!("reading {}", self.file))?;
-        let edited = self.edited(content, names)?;
-        std::fs::write(&path, edited).with_context(|| format!("writing {}", self.file))
-    }
-
     /// `content` with the new service's text inserted at the anchor.
     fn edited(&self, mut content: String, names: &Names) -> anyhow::Result<String> {
         let text = names.fill(self.text);
@@ -307,11 +299,20 @@ impl Edit {
     }
 }
 
-/// The files [`WIRING`] changes.
-fn wired_files() -> Vec<&'static str> {
-    let mut files: Vec<&str> = WIRING.iter().map(|edit| edit.file).collect();
-    files.dedup();
-    files
+/// Every file [`WIRING`] changes, with all its insertions made, in memory.
+fn wired(root: &Path, names: &Names) -> anyhow::Result<BTreeMap<PathBuf, String>> {
+    let mut files = BTreeMap::new();
+    for edit in WIRING {
+        let path = root.join(edit.file);
+        let content = match files.remove(&path) {
+            Some(content) => content,
+            None => {
+                std::fs::read_to_string(&path).with_context(|| format!("reading {}", edit.file))?
+            }
+        };
+        files.insert(path, edit.edited(content, names)?);
+    }
+    Ok(files)
 }
 
 /// Every place outside its own folder that names each service, and the new one's line
@@ -797,6 +798,25 @@ mod tests {
                 edit.file
             );
         }
+    }
+
+    #[test]
+    fn the_wiring_is_planned_whole_before_anything_is_written() {
+        let root = workspace::root();
+        let before = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+        let planned = wired(&root, &names("wishlist", 8085)).unwrap();
+        let files: std::collections::BTreeSet<&str> = WIRING.iter().map(|e| e.file).collect();
+        assert_eq!(planned.len(), files.len(), "one new content per file");
+        let dockerfile = &planned[&root.join("Dockerfile")];
+        assert_eq!(
+            dockerfile.matches("wishlist").count(),
+            4,
+            "all four Dockerfile edits"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("Cargo.toml")).unwrap(),
+            before
+        );
     }
 
     #[test]
