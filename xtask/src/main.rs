@@ -34,7 +34,8 @@
 //! ```
 //!
 //! Settings come from the environment: `DATABASE_ADMIN_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/postgres`) and `KAFKA_BROKERS` (`127.0.0.1:9092`).
+//! `postgres://postgres@127.0.0.1:5432/postgres`), `KAFKA_BROKERS` (`127.0.0.1:9092`) and
+//! `SHOP_DATABASE` (`shop`: the database `up` runs the services on).
 
 mod bench;
 mod broker;

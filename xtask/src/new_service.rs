@@ -641,7 +641,10 @@ async fn forget_role(admin_url: &str, role: &str) {
             .parse::<sqlx::postgres::PgConnectOptions>()?
             .connect()
             .await?;
-        let statement = format!("DROP ROLE IF EXISTS \"{role}\"");
+        let statement = format!(
+            "DROP ROLE IF EXISTS {}",
+            shop_db::provision::quote_ident(role)
+        );
         sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
             .execute(&mut admin)
             .await?;
